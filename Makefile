@@ -1,0 +1,74 @@
+# xuni — plain GNU make.
+#   make                 build/xuni (optimized, with debug info)
+#   make MODE=asan       build/asan/xuni (AddressSanitizer + UBSan)
+#   make MODE=debug      build/debug/xuni (-O0)
+#   make test            unit tests and test guests, normal and sanitizer builds
+#   make run             boot the default guest
+MODE ?= release
+ifeq ($(MODE),asan)
+BUILD := build/asan
+MODE_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),debug)
+BUILD := build/debug
+MODE_CFLAGS := -O0
+else ifeq ($(MODE),release)
+BUILD := build
+MODE_CFLAGS := -O2
+else
+$(error MODE must be release, debug or asan)
+endif
+
+CC ?= gcc
+CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -pthread -Isrc -MMD -MP $(MODE_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(MODE_LDFLAGS)
+LDLIBS :=
+
+SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
+OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libxuni.a
+XUNI := $(BUILD)/xuni
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test test-build run clean format guests
+all: $(XUNI)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(XUNI): $(BUILD)/obj/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Test guests: freestanding kernels built with the host toolchain, the same
+# for every MODE (they run inside the VM, not in xuni).
+include tests/guests/guests.mk
+
+test-build: $(XUNI) $(UNIT_BINS) guests
+
+# Both builds, then one summary line "N passed, N failed".
+test:
+	$(MAKE) MODE=release test-build
+	$(MAKE) MODE=asan test-build
+	tests/run.sh build build/asan
+
+run: $(XUNI) guests
+	$(XUNI) run --kernel $(DEFAULT_GUEST)
+
+format:
+	clang-format -i $$(find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(BUILD)/obj/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)

@@ -1,0 +1,36 @@
+/* State shared by the kvm accelerator's files; private to accel/kvm. */
+#ifndef XUNI_ACCEL_KVM_INTERNAL_H
+#define XUNI_ACCEL_KVM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "accel/accel.h"
+
+struct kvm_state {
+    int kvm_fd;
+    int vm_fd;
+    size_t run_size;             /* of each vCPU's shared struct kvm_run */
+    struct kvm_cpuid2 *cpuid;    /* KVM_GET_SUPPORTED_CPUID, adjusted per vCPU */
+};
+
+struct accel_vcpu {
+    struct vm *vm;
+    struct kvm_state *kvm;
+    unsigned index;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    volatile bool running; /* thread is set: kicks may signal it */
+};
+
+int kvm_vcpu_setup_cpuid(struct accel_vcpu *vcpu);
+
+int kvm_vcpu_create(struct vm *vm, unsigned index, struct accel_vcpu **out);
+int kvm_vcpu_reset(struct accel_vcpu *vcpu, const struct boot_entry *entry);
+int kvm_vcpu_run(struct accel_vcpu *vcpu);
+void kvm_vcpu_kick(struct accel_vcpu *vcpu);
+int kvm_vcpu_get_regs(struct accel_vcpu *vcpu, struct accel_regs *regs);
+
+#endif

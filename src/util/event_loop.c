@@ -1,0 +1,112 @@
+#include "util/event_loop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define EVENT_LOOP_MAX_FDS 64
+
+struct event_handler {
+    int fd;
+    event_fn fn;
+    void *opaque;
+};
+
+struct event_loop {
+    int epfd;
+    int stopfd;
+    volatile int stopping;
+    struct event_handler handlers[EVENT_LOOP_MAX_FDS];
+};
+
+struct event_loop *event_loop_new(void)
+{
+    struct event_loop *loop = calloc(1, sizeof(*loop));
+    if (!loop)
+        return NULL;
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->epfd < 0 || loop->stopfd < 0)
+        goto fail;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->stopfd, &ev) < 0)
+        goto fail;
+    for (unsigned i = 0; i < EVENT_LOOP_MAX_FDS; i++)
+        loop->handlers[i].fd = -1;
+    return loop;
+fail:
+    event_loop_free(loop);
+    return NULL;
+}
+
+void event_loop_free(struct event_loop *loop)
+{
+    if (!loop)
+        return;
+    if (loop->epfd >= 0)
+        close(loop->epfd);
+    if (loop->stopfd >= 0)
+        close(loop->stopfd);
+    free(loop);
+}
+
+int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn, void *opaque)
+{
+    for (unsigned i = 0; i < EVENT_LOOP_MAX_FDS; i++) {
+        struct event_handler *h = &loop->handlers[i];
+        if (h->fd >= 0)
+            continue;
+        struct epoll_event ev = {.events = events, .data.ptr = h};
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+            return -errno;
+        *h = (struct event_handler){fd, fn, opaque};
+        return 0;
+    }
+    return -ENOSPC;
+}
+
+int event_loop_del(struct event_loop *loop, int fd)
+{
+    for (unsigned i = 0; i < EVENT_LOOP_MAX_FDS; i++) {
+        if (loop->handlers[i].fd == fd) {
+            epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+            loop->handlers[i].fd = -1;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+int event_loop_run(struct event_loop *loop)
+{
+    struct epoll_event evs[16];
+    while (!loop->stopping) {
+        int n = epoll_wait(loop->epfd, evs, 16, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("event loop: epoll_wait: %d", errno);
+            return -errno;
+        }
+        for (int i = 0; i < n && !loop->stopping; i++) {
+            struct event_handler *h = evs[i].data.ptr;
+            if (h && h->fd >= 0)
+                h->fn(h->opaque, h->fd, evs[i].events);
+        }
+    }
+    return 0;
+}
+
+void event_loop_stop(struct event_loop *loop)
+{
+    uint64_t one = 1;
+    loop->stopping = 1;
+    if (write(loop->stopfd, &one, sizeof(one)) < 0) {
+        /* The eventfd is non-blocking and only full after 2^64-1 stops. */
+    }
+}

@@ -1,0 +1,246 @@
+#include "vm/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/layout.h"
+
+#define CONFIG_DEFAULT_MEM (256ULL << 20)
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -EINVAL;
+    unsigned shift = 20; /* bare numbers are MiB, as QEMU's -m */
+    if (*end) {
+        static const char units[] = "bkmgt"; /* shift 0, 10, 20, 30, 40 */
+        const char *u = strchr(units, *end | 0x20);
+        if (!u)
+            return -EINVAL;
+        shift = 10 * (unsigned)(u - units);
+        end++;
+        if (shift && (*end == 'b' || *end == 'B')) /* "512MB" */
+            end++;
+        if (*end)
+            return -EINVAL;
+    }
+    if (v > (~0ULL >> shift))
+        return -EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+void vm_config_usage(FILE *out)
+{
+    fputs("usage: xuni run --kernel FILE [options]\n"
+          "\n"
+          "Boot a kernel (Linux bzImage, ELF64 vmlinux, or multiboot ELF32) in a VM.\n"
+          "\n"
+          "  --kernel FILE        kernel to boot (format detected from the file)\n"
+          "  --initrd FILE[,...]  initrd (Linux: several are concatenated) or multiboot\n"
+          "                       modules, one per comma-separated \"FILE [ARGS]\"\n"
+          "  --append STRING      kernel command line\n"
+          "  --mem SIZE           guest RAM, e.g. 512M or 2G (default 256M; a bare number\n"
+          "                       is MiB)\n"
+          "  --smp N              number of vCPUs (1-64, default 1)\n"
+          "  --accel kvm|emu|auto accelerator (default auto: kvm if usable, else emu)\n"
+          "  --serial stdio|file:PATH\n"
+          "                       where the COM1 UART goes (default stdio; Ctrl-A x quits)\n"
+          "  --help               this text\n"
+          "\n"
+          "QEMU spellings work too: -kernel -initrd -append -m -smp -accel -enable-kvm\n"
+          "-serial, and -nographic (accepted; xuni has no display).\n"
+          "\n"
+          "Exit status: the guest's debug-exit value (port 0xf4: (v << 1) | 1), 0 after a\n"
+          "power-off or reset, 1 on errors, 2 for bad usage, 3 for a triple fault or an\n"
+          "internal error of the accelerator.\n",
+          out);
+}
+
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_ACCEL, OPT_SERIAL,
+              OPT_ENABLE_KVM, OPT_NOGRAPHIC, OPT_HELP };
+
+struct opt {
+    const char *long_name;  /* --name */
+    const char *qemu_name;  /* -name, or NULL */
+    enum opt_id id;
+    int has_arg;
+};
+
+static const struct opt options[] = {
+    {"kernel", "kernel", OPT_KERNEL, 1},     {"initrd", "initrd", OPT_INITRD, 1},
+    {"append", "append", OPT_APPEND, 1},     {"mem", "m", OPT_MEM, 1},
+    {"smp", "smp", OPT_SMP, 1},              {"accel", "accel", OPT_ACCEL, 1},
+    {"serial", "serial", OPT_SERIAL, 1},     {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
+    {"nographic", "nographic", OPT_NOGRAPHIC, 0}, {"help", "h", OPT_HELP, 0},
+};
+
+/* Match "--name", "--name=value" or "-qemu_name"; set *inline_arg for "=". */
+static const struct opt *find_option(const char *arg, const char **inline_arg)
+{
+    *inline_arg = NULL;
+    int dashes = arg[1] == '-' ? 2 : 1;
+    const char *name = arg + dashes;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const char *want = dashes == 2 ? options[i].long_name : options[i].qemu_name;
+        /* QEMU accepts --opt as well as -opt for its own names. */
+        if (!want || strlen(want) != len || strncmp(want, name, len) != 0) {
+            want = options[i].qemu_name;
+            if (!want || strlen(want) != len || strncmp(want, name, len) != 0)
+                continue;
+        }
+        if (eq)
+            *inline_arg = eq + 1;
+        return &options[i];
+    }
+    return NULL;
+}
+
+static int parse_smp(const char *s, unsigned *out)
+{
+    /* QEMU's "-smp 2" or "-smp cpus=2[,...]": take the CPU count. */
+    if (strncmp(s, "cpus=", 5) == 0)
+        s += 5;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || (*end && *end != ',') || v < 1 || v > LAYOUT_MAX_VCPUS)
+        return -EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int split_initrds(struct vm_config *cfg, const char *list, FILE *err)
+{
+    free(cfg->initrd_list);
+    cfg->initrd_list = strdup(list);
+    cfg->ninitrds = 0;
+    if (!cfg->initrd_list)
+        return -ENOMEM;
+    char *save = NULL;
+    for (char *item = strtok_r(cfg->initrd_list, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        if (cfg->ninitrds == CONFIG_MAX_INITRDS) {
+            fprintf(err, "xuni: error: too many --initrd files (at most %d)\n", CONFIG_MAX_INITRDS);
+            return -EINVAL;
+        }
+        cfg->initrds[cfg->ninitrds++] = item;
+    }
+    if (cfg->ninitrds == 0) {
+        fprintf(err, "xuni: error: --initrd needs a file name\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FILE *err)
+{
+    switch (o->id) {
+    case OPT_KERNEL:
+        cfg->kernel = val;
+        return 0;
+    case OPT_INITRD:
+        return split_initrds(cfg, val, err);
+    case OPT_APPEND:
+        cfg->append = val;
+        return 0;
+    case OPT_MEM:
+        if (strncmp(val, "size=", 5) == 0)
+            val += 5;
+        if (config_parse_size(val, &cfg->mem_size) < 0 || cfg->mem_size < (1ULL << 20) ||
+            (cfg->mem_size & 0xfff)) {
+            fprintf(err, "xuni: error: invalid memory size '%s' (use e.g. 512M or 2G; at least 1M)\n",
+                    val);
+            return -EINVAL;
+        }
+        return 0;
+    case OPT_SMP:
+        if (parse_smp(val, &cfg->smp) < 0) {
+            fprintf(err, "xuni: error: invalid --smp '%s': give a CPU count from 1 to %d\n", val,
+                    LAYOUT_MAX_VCPUS);
+            return -EINVAL;
+        }
+        return 0;
+    case OPT_ACCEL:
+        if (strcmp(val, "kvm") == 0)
+            cfg->accel = ACCEL_KVM;
+        else if (strcmp(val, "emu") == 0 || strcmp(val, "tcg") == 0)
+            cfg->accel = ACCEL_EMU;
+        else if (strcmp(val, "auto") == 0)
+            cfg->accel = ACCEL_AUTO;
+        else {
+            fprintf(err, "xuni: error: unknown accelerator '%s' (choose kvm, emu or auto)\n", val);
+            return -EINVAL;
+        }
+        return 0;
+    case OPT_SERIAL:
+        if (strcmp(val, "stdio") != 0 && !(strncmp(val, "file:", 5) == 0 && val[5])) {
+            fprintf(err, "xuni: error: invalid --serial '%s' (use stdio or file:PATH)\n", val);
+            return -EINVAL;
+        }
+        cfg->serial = val;
+        return 0;
+    case OPT_ENABLE_KVM:
+        cfg->accel = ACCEL_KVM;
+        return 0;
+    case OPT_NOGRAPHIC:
+    case OPT_HELP:
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int vm_config_parse(struct vm_config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->mem_size = CONFIG_DEFAULT_MEM;
+    cfg->smp = 1;
+    cfg->accel = ACCEL_AUTO;
+    cfg->serial = "stdio";
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *val;
+        const struct opt *o = arg[0] == '-' && arg[1] ? find_option(arg, &val) : NULL;
+        if (!o) {
+            fprintf(err, "xuni: error: %s '%s' (see 'xuni run --help')\n",
+                    arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+            return -EINVAL;
+        }
+        if (o->id == OPT_HELP) {
+            vm_config_usage(out);
+            return 1;
+        }
+        if (o->has_arg && !val) {
+            if (i + 1 >= argc) {
+                fprintf(err, "xuni: error: option %s needs an argument\n", arg);
+                return -EINVAL;
+            }
+            val = argv[++i];
+        } else if (!o->has_arg && val) {
+            fprintf(err, "xuni: error: option --%s takes no argument\n", o->long_name);
+            return -EINVAL;
+        }
+        int r = apply(cfg, o, val, err);
+        if (r < 0)
+            return r;
+    }
+    if (!cfg->kernel) {
+        fprintf(err, "xuni: error: no kernel given: use --kernel FILE (see 'xuni run --help')\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+    free(cfg->initrd_list);
+    cfg->initrd_list = NULL;
+}

@@ -1,0 +1,43 @@
+/* The VM configuration, and the command line that fills it.
+ *
+ *   xuni run --kernel FILE [--initrd FILE[,FILE...]] [--append STRING]
+ *            [--mem SIZE] [--smp N] [--accel kvm|emu|auto]
+ *            [--serial stdio|file:PATH]
+ *
+ * QEMU spellings are accepted as aliases: -kernel, -initrd, -append, -m,
+ * -smp, -accel, -nographic (a no-op: xuni has no display), -serial.
+ */
+#ifndef XUNI_VM_CONFIG_H
+#define XUNI_VM_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_INITRDS 16
+
+enum accel_kind { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
+
+struct vm_config {
+    const char *kernel;
+    const char *initrds[CONFIG_MAX_INITRDS]; /* "path" or, for multiboot, "path args" */
+    unsigned ninitrds;
+    const char *append;
+    uint64_t mem_size;
+    unsigned smp;
+    enum accel_kind accel;
+    const char *serial; /* "stdio" or "file:PATH" */
+    char *initrd_list;  /* owned copy of --initrd, split in place */
+};
+
+/* Parse "512M", "2G", "1048576", "64K", "1T" (binary units; a bare number is
+ * MiB, as QEMU's -m). Returns 0 or -EINVAL. */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Parse the arguments after "run". Returns 0, 1 if --help was printed to out,
+ * or -EINVAL after printing one message naming the problem to err. */
+int vm_config_parse(struct vm_config *cfg, int argc, char **argv, FILE *out, FILE *err);
+void vm_config_free(struct vm_config *cfg);
+
+void vm_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,288 @@
+/* The board. vm_build() reads straight down: memory, firmware tables,
+ * kernel, accelerator, vCPUs, devices (each at its layout.h address and
+ * line), boot state. vm_run() owns the threads. */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/chardev.h"
+#include "boot/acpi.h"
+#include "boot/mptable.h"
+#include "hw/acpi_pm.h"
+#include "hw/debug_exit.h"
+#include "hw/i8042.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+#include "util/event_loop.h"
+#include "util/log.h"
+
+/* --- exit requests --- */
+
+void vm_request_exit(struct vm *vm, int status, const char *why)
+{
+    pthread_mutex_lock(&vm->exit_lock);
+    if (!vm->exit_requested) {
+        vm->exit_status = status;
+        __atomic_store_n(&vm->exit_requested, true, __ATOMIC_RELEASE);
+        log_info("stopping: %s (status %d)", why, status);
+        pthread_cond_broadcast(&vm->exit_cond);
+    }
+    pthread_mutex_unlock(&vm->exit_lock);
+}
+
+bool vm_exit_requested(struct vm *vm)
+{
+    return __atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE);
+}
+
+static void vm_set_irq(void *ctx, unsigned gsi, int level)
+{
+    struct vm *vm = ctx;
+    vm->accel->set_irq(vm, gsi, level);
+}
+
+struct irq_line vm_irq_line(struct vm *vm, unsigned gsi)
+{
+    return (struct irq_line){.set = vm_set_irq, .ctx = vm, .gsi = gsi};
+}
+
+static void vm_power_request(void *ctx, enum power_event ev, int status, const char *why)
+{
+    vm_request_exit(ctx, ev == POWER_EXIT ? status : 0, why);
+}
+
+struct power_line vm_power_line(struct vm *vm)
+{
+    return (struct power_line){.request = vm_power_request, .ctx = vm};
+}
+
+/* --- building --- */
+
+const struct accel_ops *vm_select_accel(enum accel_kind kind)
+{
+    char why[256];
+    if (kind == ACCEL_KVM || kind == ACCEL_EMU) {
+        const struct accel_ops *a = kind == ACCEL_KVM ? &accel_kvm_ops : &accel_emu_ops;
+        if (a->available(why, sizeof(why)))
+            return a;
+        log_error("--accel %s: %s", a->name, why);
+        return NULL;
+    }
+    if (accel_kvm_ops.available(why, sizeof(why)))
+        return &accel_kvm_ops;
+    char why_emu[256];
+    if (accel_emu_ops.available(why_emu, sizeof(why_emu)))
+        return &accel_emu_ops;
+    log_error("no accelerator can run here: kvm: %s; emu: %s", why, why_emu);
+    return NULL;
+}
+
+static int vm_add_pio(struct vm *vm, uint16_t port, unsigned len, const struct bus_ops *ops,
+                      void *opaque, const char *name)
+{
+    return bus_register(&vm->pio, port, len, ops, opaque, name);
+}
+
+static const struct bus_ops sink_ops; /* reads all-ones, writes dropped, quietly */
+
+static int vm_create_console(struct vm *vm)
+{
+    const char *s = vm->cfg->serial;
+    vm->console = strncmp(s, "file:", 5) == 0 ? chardev_file_new(s + 5)
+                                              : chardev_stdio_new(vm_power_line(vm));
+    if (!vm->console)
+        return -EIO;
+    vm->console->lock = &vm->device_lock;
+    return 0;
+}
+
+/* The legacy PC devices. Under kvm, the PIC, PIT, IOAPIC and LAPIC live in
+ * the kernel; the emu accelerator will add its own. */
+static int vm_create_devices(struct vm *vm)
+{
+    int r;
+    vm->com1 = serial_new(vm->console, vm_irq_line(vm, LAYOUT_IRQ_COM1));
+    vm->rtc = rtc_new(vm_irq_line(vm, LAYOUT_IRQ_RTC), guest_memory_low_end(&vm->mem),
+                      guest_memory_high_size(&vm->mem));
+    vm->i8042 = i8042_new(vm_irq_line(vm, LAYOUT_IRQ_KBD), vm_irq_line(vm, LAYOUT_IRQ_MOUSE),
+                          vm_power_line(vm));
+    vm->debug_exit = debug_exit_new(vm_power_line(vm));
+    vm->acpi_pm = acpi_pm_new(vm_irq_line(vm, LAYOUT_IRQ_SCI), vm_power_line(vm));
+    if (!vm->com1 || !vm->rtc || !vm->i8042 || !vm->debug_exit || !vm->acpi_pm)
+        return -ENOMEM;
+    if ((r = vm_add_pio(vm, LAYOUT_PORT_COM1, 8, &serial_bus_ops, vm->com1, "serial")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_RTC, 2, &rtc_bus_ops, vm->rtc, "rtc")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_I8042_DATA, 1, &i8042_data_ops, vm->i8042, "i8042")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_I8042_CMD, 1, &i8042_cmd_ops, vm->i8042, "i8042")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_DEBUG_EXIT, 4, &debug_exit_ops, vm->debug_exit,
+                        "debug-exit")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_POST, 1, &sink_ops, NULL, "post")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_ACPI_PM1A_EVT, 4, &acpi_pm_evt_ops, vm->acpi_pm,
+                        "acpi-pm1-evt")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_ACPI_PM1A_CNT, 2, &acpi_pm_cnt_ops, vm->acpi_pm,
+                        "acpi-pm1-cnt")) < 0 ||
+        (r = vm_add_pio(vm, LAYOUT_PORT_ACPI_PM_TMR, 4, &acpi_pm_tmr_ops, vm->acpi_pm,
+                        "acpi-pm-tmr")) < 0)
+        return r;
+    return 0;
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        vm->vcpus[i].vm = vm;
+        vm->vcpus[i].index = i;
+        int r = vm->accel->vcpu_create(vm, i, &vm->vcpus[i].accel);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+    uint64_t rsdp = 0;
+    int r = mptable_build(&vm->mem, vm->nvcpus);
+    if (r < 0 || (r = acpi_build(&vm->mem, vm->nvcpus, &rsdp)) < 0) {
+        log_error("cannot build the firmware tables: %s", strerror(-r));
+        return r;
+    }
+    const struct boot_params_in in = {
+        .kernel_path = vm->cfg->kernel,
+        .cmdline = vm->cfg->append,
+        .initrds = vm->cfg->initrds,
+        .ninitrds = vm->cfg->ninitrds,
+        .ncpus = vm->nvcpus,
+        .acpi_rsdp = rsdp,
+    };
+    return boot_load(&vm->mem, &in, &vm->entry);
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->cfg = cfg;
+    vm->nvcpus = cfg->smp;
+    pthread_mutex_init(&vm->device_lock, NULL);
+    pthread_mutex_init(&vm->exit_lock, NULL);
+    pthread_cond_init(&vm->exit_cond, NULL);
+    bus_init(&vm->pio, "port", &vm->device_lock);
+    bus_init(&vm->mmio, "mmio", &vm->device_lock);
+
+    /* Guest memory is filled before the accelerator starts, so a bad kernel
+     * is reported the same way with or without a usable accelerator. */
+    int r = guest_memory_init(&vm->mem, cfg->mem_size);
+    if (r < 0)
+        return r;
+    if ((r = vm_load_kernel(vm)) < 0 || (r = vm_create_console(vm)) < 0)
+        return r;
+    vm->accel = vm_select_accel(cfg->accel);
+    if (!vm->accel)
+        return -ENODEV;
+    if ((r = vm->accel->init(vm)) < 0)
+        return r;
+    if ((r = vm_create_vcpus(vm)) < 0)
+        return r;
+    if ((r = vm_create_devices(vm)) < 0)
+        return r;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        r = vm->accel->vcpu_reset(vm->vcpus[i].accel, i == 0 ? &vm->entry : NULL);
+        if (r < 0) {
+            log_error("cannot set the boot state of vCPU %u: %s", i, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* --- running --- */
+
+static void *vcpu_thread(void *arg)
+{
+    struct vm_vcpu *c = arg;
+    c->vm->accel->vcpu_run(c->accel);
+    return NULL;
+}
+
+static void *io_thread(void *arg)
+{
+    struct vm *vm = arg;
+    event_loop_run(vm->io_loop);
+    return NULL;
+}
+
+static void vm_stop_threads(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpus[i].thread_started)
+            vm->accel->vcpu_kick(vm->vcpus[i].accel);
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        if (vm->vcpus[i].thread_started) {
+            pthread_join(vm->vcpus[i].thread, NULL);
+            vm->vcpus[i].thread_started = false;
+        }
+    }
+    if (vm->io_started) {
+        event_loop_stop(vm->io_loop);
+        pthread_join(vm->io_thread, NULL);
+        vm->io_started = false;
+    }
+}
+
+static int vm_start_threads(struct vm *vm)
+{
+    vm->io_loop = event_loop_new();
+    if (!vm->io_loop)
+        return -ENOMEM;
+    if (vm->console->ops->attach) {
+        int r = vm->console->ops->attach(vm->console, vm->io_loop);
+        if (r < 0)
+            return r;
+    }
+    int r = pthread_create(&vm->io_thread, NULL, io_thread, vm);
+    if (r)
+        return -r;
+    vm->io_started = true;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+        if (r)
+            return -r;
+        vm->vcpus[i].thread_started = true;
+    }
+    return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+    int r = vm_start_threads(vm);
+    if (r < 0) {
+        log_error("cannot start the VM's threads: %s", strerror(-r));
+        vm_request_exit(vm, 1, "thread start failed");
+    }
+    pthread_mutex_lock(&vm->exit_lock);
+    while (!vm->exit_requested)
+        pthread_cond_wait(&vm->exit_cond, &vm->exit_lock);
+    pthread_mutex_unlock(&vm->exit_lock);
+    vm_stop_threads(vm);
+    return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    vm_stop_threads(vm);
+    if (vm->accel && vm->accel->destroy)
+        vm->accel->destroy(vm);
+    if (vm->console)
+        chardev_close(vm->console);
+    serial_free(vm->com1);
+    rtc_free(vm->rtc);
+    i8042_free(vm->i8042);
+    debug_exit_free(vm->debug_exit);
+    acpi_pm_free(vm->acpi_pm);
+    event_loop_free(vm->io_loop);
+    bus_destroy(&vm->pio);
+    bus_destroy(&vm->mmio);
+    guest_memory_destroy(&vm->mem);
+}

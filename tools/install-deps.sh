@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs what building and testing xuni needs on Debian 12. Idempotent.
+set -e
+PACKAGES="build-essential binutils libcmocka-dev"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $missing
+fi
