@@ -62,8 +62,11 @@ test:
 	$(MAKE) MODE=asan test-build
 	tests/run.sh build build/asan
 
+# The default guest prints its boot information and exits through the debug
+# port (status 1 is its "pass", (0 << 1) | 1).
 run: $(XUNI) guests
-	$(XUNI) run --kernel $(DEFAULT_GUEST)
+	$(XUNI) run --kernel $(DEFAULT_GUEST) --mem 64M --append hello-arg; \
+	status=$$?; [ $$status -eq 1 ] || { echo "guest failed (status $$status)"; exit 1; }
 
 format:
 	clang-format -i $$(find src tests -name '*.[ch]')

@@ -37,9 +37,10 @@ static void fatal_signal(int sig)
 
 static void install_signal_handlers(void)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP,  SIGQUIT,
 #ifndef __SANITIZE_ADDRESS__
-                               SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL
+                               SIGSEGV, SIGBUS, SIGABRT, SIGFPE,
+                               SIGILL
 #endif
     };
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)

@@ -5,8 +5,8 @@
 static void dump_seg(const char *name, const struct boot_segment *s)
 {
     log_error("  %-3s %04x base %016llx limit %08x type %x s%u dpl%u p%u db%u l%u g%u", name,
-              s->selector, (unsigned long long)s->base, s->limit, s->type, s->s, s->dpl,
-              s->present, s->db, s->l, s->g);
+              s->selector, (unsigned long long)s->base, s->limit, s->type, s->s, s->dpl, s->present,
+              s->db, s->l, s->g);
 }
 
 void accel_dump_regs(const struct accel_regs *r)

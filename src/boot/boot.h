@@ -40,16 +40,16 @@ struct boot_entry {
 
 enum kernel_format {
     KERNEL_UNKNOWN,
-    KERNEL_BZIMAGE,    /* Linux boot protocol, "HdrS" setup header */
-    KERNEL_ELF64,      /* ELF64 vmlinux, entered through the 64-bit protocol */
-    KERNEL_MULTIBOOT,  /* multiboot v1 header in the first 8 KiB */
+    KERNEL_BZIMAGE,   /* Linux boot protocol, "HdrS" setup header */
+    KERNEL_ELF64,     /* ELF64 vmlinux, entered through the 64-bit protocol */
+    KERNEL_MULTIBOOT, /* multiboot v1 header in the first 8 KiB */
 };
 
 /* What to load. initrds is a list of nfiles paths (for multiboot, each with
  * optional arguments after a space: "path args", as QEMU's -initrd). */
 struct boot_params_in {
     const char *kernel_path;
-    const char *cmdline;   /* --append, may be NULL */
+    const char *cmdline; /* --append, may be NULL */
     const char *const *initrds;
     unsigned ninitrds;
     unsigned ncpus;
@@ -73,11 +73,9 @@ const char *boot_format_name(enum kernel_format fmt);
 
 /* Detect and load; fill entry. Returns 0 or a negative errno with one
  * message naming the problem logged. */
-int boot_load(struct guest_memory *mem, const struct boot_params_in *in,
-              struct boot_entry *entry);
+int boot_load(struct guest_memory *mem, const struct boot_params_in *in, struct boot_entry *entry);
 
 /* Flat segments for an entry state (shared by the loaders). */
-void boot_flat_segments(struct boot_entry *entry, int long_mode, uint16_t cs_sel,
-                        uint16_t ds_sel);
+void boot_flat_segments(struct boot_entry *entry, int long_mode, uint16_t cs_sel, uint16_t ds_sel);
 
 #endif

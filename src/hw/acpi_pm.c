@@ -118,7 +118,7 @@ static void pm_evt_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
     uint32_t bits;
     uint32_t mask = pm_write_mask(ACPI_PM_EVT_LEN, offset, size, value, &bits);
     pm_update_timer(pm);
-    pm->sts &= (uint16_t) ~(bits & mask);
+    pm->sts &= (uint16_t)~bits; /* write 1 to clear; bits is 0 outside the bytes written */
     uint16_t en_mask = (uint16_t)(mask >> 16) & PM1_EN_WRITABLE;
     pm->en = (uint16_t)((pm->en & ~en_mask) | ((bits >> 16) & en_mask));
     pm_update_sci(pm);

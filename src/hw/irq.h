@@ -27,9 +27,9 @@ static inline void irq_line_pulse(const struct irq_line *line)
 }
 
 enum power_event {
-    POWER_EXIT,     /* end xuni with the given status (debug exit) */
-    POWER_OFF,      /* clean power-off: status 0 */
-    POWER_RESET,    /* the guest asked for a reset: xuni exits with status 0 */
+    POWER_EXIT,  /* end xuni with the given status (debug exit) */
+    POWER_OFF,   /* clean power-off: status 0 */
+    POWER_RESET, /* the guest asked for a reset: xuni exits with status 0 */
 };
 
 struct power_line {

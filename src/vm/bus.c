@@ -73,9 +73,8 @@ static void report_unclaimed(struct bus *bus, const char *what, uint64_t addr, u
     /* One report per address and direction; writes use the top bit. */
     uint64_t key = addr ^ (what[0] == 'w' ? 1ULL << 63 : 0);
     if (log_once_check(&bus->unclaimed, key))
-        log_warn("unclaimed %s %s at %#llx (size %u)%s", bus->name, what,
-                 (unsigned long long)addr, size,
-                 what[0] == 'r' ? ": returning all-ones" : ": dropped");
+        log_warn("unclaimed %s %s at %#llx (size %u)%s", bus->name, what, (unsigned long long)addr,
+                 size, what[0] == 'r' ? ": returning all-ones" : ": dropped");
 }
 
 uint64_t bus_read(struct bus *bus, uint64_t addr, unsigned size)

@@ -33,7 +33,7 @@ struct bus_range {
 };
 
 struct bus {
-    const char *name; /* "port" or "mmio", for messages */
+    const char *name;         /* "port" or "mmio", for messages */
     struct bus_range *ranges; /* sorted by base, non-overlapping */
     unsigned nranges;
     unsigned cap;

@@ -58,27 +58,42 @@ void vm_config_usage(FILE *out)
           "-serial, and -nographic (accepted; xuni has no display).\n"
           "\n"
           "Exit status: the guest's debug-exit value (port 0xf4: (v << 1) | 1), 0 after a\n"
-          "power-off or reset, 1 on errors, 2 for bad usage, 3 for a triple fault or an\n"
+          "power-off or reset, 1 on errors, 2 for bad usage, 4 for a triple fault or an\n"
           "internal error of the accelerator.\n",
           out);
 }
 
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_ACCEL, OPT_SERIAL,
-              OPT_ENABLE_KVM, OPT_NOGRAPHIC, OPT_HELP };
+enum opt_id {
+    OPT_KERNEL,
+    OPT_INITRD,
+    OPT_APPEND,
+    OPT_MEM,
+    OPT_SMP,
+    OPT_ACCEL,
+    OPT_SERIAL,
+    OPT_ENABLE_KVM,
+    OPT_NOGRAPHIC,
+    OPT_HELP
+};
 
 struct opt {
-    const char *long_name;  /* --name */
-    const char *qemu_name;  /* -name, or NULL */
+    const char *long_name; /* --name */
+    const char *qemu_name; /* -name, or NULL */
     enum opt_id id;
     int has_arg;
 };
 
 static const struct opt options[] = {
-    {"kernel", "kernel", OPT_KERNEL, 1},     {"initrd", "initrd", OPT_INITRD, 1},
-    {"append", "append", OPT_APPEND, 1},     {"mem", "m", OPT_MEM, 1},
-    {"smp", "smp", OPT_SMP, 1},              {"accel", "accel", OPT_ACCEL, 1},
-    {"serial", "serial", OPT_SERIAL, 1},     {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
-    {"nographic", "nographic", OPT_NOGRAPHIC, 0}, {"help", "h", OPT_HELP, 0},
+    {"kernel", "kernel", OPT_KERNEL, 1},
+    {"initrd", "initrd", OPT_INITRD, 1},
+    {"append", "append", OPT_APPEND, 1},
+    {"mem", "m", OPT_MEM, 1},
+    {"smp", "smp", OPT_SMP, 1},
+    {"accel", "accel", OPT_ACCEL, 1},
+    {"serial", "serial", OPT_SERIAL, 1},
+    {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
+    {"nographic", "nographic", OPT_NOGRAPHIC, 0},
+    {"help", "h", OPT_HELP, 0},
 };
 
 /* Match "--name", "--name=value" or "-qemu_name"; set *inline_arg for "=". */
@@ -157,7 +172,8 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
             val += 5;
         if (config_parse_size(val, &cfg->mem_size) < 0 || cfg->mem_size < (1ULL << 20) ||
             (cfg->mem_size & 0xfff)) {
-            fprintf(err, "xuni: error: invalid memory size '%s' (use e.g. 512M or 2G; at least 1M)\n",
+            fprintf(err,
+                    "xuni: error: invalid memory size '%s' (use e.g. 512M or 2G; at least 1M)\n",
                     val);
             return -EINVAL;
         }

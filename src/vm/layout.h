@@ -41,18 +41,18 @@
 #define LAYOUT_KVM_TSS        0xfeffd000ULL /* three pages, for KVM_SET_TSS_ADDR */
 
 /* --- boot structures (low RAM) --- */
-#define LAYOUT_BOOT_GDT      0x00000500ULL
-#define LAYOUT_ZERO_PAGE     0x00007000ULL
-#define LAYOUT_BOOT_STACK    0x00008ff0ULL
-#define LAYOUT_BOOT_PML4     0x00009000ULL
-#define LAYOUT_BOOT_PDPT     0x0000a000ULL
-#define LAYOUT_BOOT_PD       0x0000b000ULL /* four pages: identity map of 0-4 GiB */
-#define LAYOUT_CMDLINE       0x00020000ULL
-#define LAYOUT_CMDLINE_MAX   0x10000ULL
+#define LAYOUT_BOOT_GDT       0x00000500ULL
+#define LAYOUT_ZERO_PAGE      0x00007000ULL
+#define LAYOUT_BOOT_STACK     0x00008ff0ULL
+#define LAYOUT_BOOT_PML4      0x00009000ULL
+#define LAYOUT_BOOT_PDPT      0x0000a000ULL
+#define LAYOUT_BOOT_PD        0x0000b000ULL /* four pages: identity map of 0-4 GiB */
+#define LAYOUT_CMDLINE        0x00020000ULL
+#define LAYOUT_CMDLINE_MAX    0x10000ULL
 #define LAYOUT_MULTIBOOT_INFO 0x00009000ULL /* as QEMU; moved above the kernel on overlap */
-#define LAYOUT_MP_TABLE      LAYOUT_EBDA_START
-#define LAYOUT_ACPI_START    LAYOUT_BIOS_START
-#define LAYOUT_ACPI_END      0x000f0000ULL
+#define LAYOUT_MP_TABLE       LAYOUT_EBDA_START
+#define LAYOUT_ACPI_START     LAYOUT_BIOS_START
+#define LAYOUT_ACPI_END       0x000f0000ULL
 
 /* --- port I/O --- */
 #define LAYOUT_PORT_PIC_MASTER 0x20
@@ -68,15 +68,15 @@
 #define LAYOUT_PORT_PCI_CONFIG 0xcf8
 
 /* --- interrupt lines (ISA IRQ numbers; GSI = IRQ except IRQ 0 -> GSI 2) --- */
-#define LAYOUT_IRQ_PIT    0
-#define LAYOUT_GSI_PIT    2 /* ISA IRQ 0 is overridden to IOAPIC pin 2, as on real boards */
-#define LAYOUT_IRQ_KBD    1
-#define LAYOUT_IRQ_COM1   4
-#define LAYOUT_IRQ_RTC    8
-#define LAYOUT_IRQ_SCI    9
-#define LAYOUT_IRQ_MOUSE  12
+#define LAYOUT_IRQ_PIT     0
+#define LAYOUT_GSI_PIT     2 /* ISA IRQ 0 is overridden to IOAPIC pin 2, as on real boards */
+#define LAYOUT_IRQ_KBD     1
+#define LAYOUT_IRQ_COM1    4
+#define LAYOUT_IRQ_RTC     8
+#define LAYOUT_IRQ_SCI     9
+#define LAYOUT_IRQ_MOUSE   12
 #define LAYOUT_IOAPIC_PINS 24
-#define LAYOUT_IOAPIC_ID  0 /* as QEMU and the KVM in-kernel IOAPIC reset value */
+#define LAYOUT_IOAPIC_ID   0 /* as QEMU and the KVM in-kernel IOAPIC reset value */
 
 /* --- ACPI PM1 registers (FADT), port I/O --- */
 #define LAYOUT_PORT_ACPI_PM1A_EVT 0x600 /* 4 bytes: status, enable */

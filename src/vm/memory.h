@@ -38,8 +38,7 @@ void *guest_memory_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t le
 
 /* Copy to/from guest RAM; return 0, or -EFAULT if any byte is outside RAM
  * (then nothing is copied). */
-int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
-                       size_t len);
+int guest_memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src, size_t len);
 int guest_memory_read(const struct guest_memory *mem, uint64_t gpa, void *dst, size_t len);
 
 /* End of RAM below 4 GiB, and RAM above 4 GiB (0 if none). */

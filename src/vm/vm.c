@@ -274,13 +274,15 @@ void vm_destroy(struct vm *vm)
     vm_stop_threads(vm);
     if (vm->accel && vm->accel->destroy)
         vm->accel->destroy(vm);
-    if (vm->console)
-        chardev_close(vm->console);
+    /* Frontends first: the serial detaches from its chardev; the chardev
+     * leaves the event loop before the loop goes. */
     serial_free(vm->com1);
     rtc_free(vm->rtc);
     i8042_free(vm->i8042);
     debug_exit_free(vm->debug_exit);
     acpi_pm_free(vm->acpi_pm);
+    if (vm->console)
+        chardev_close(vm->console);
     event_loop_free(vm->io_loop);
     bus_destroy(&vm->pio);
     bus_destroy(&vm->mmio);

@@ -85,10 +85,13 @@ static size_t make_elf32(uint8_t *buf, const struct seg *segs, unsigned n, uint3
     e->e_phnum = n;
     Elf32_Phdr *ph = (Elf32_Phdr *)(buf + sizeof(*e));
     for (unsigned i = 0; i < n; i++) {
-        ph[i] = (Elf32_Phdr){.p_type = PT_LOAD, .p_offset = 0x1000 + i * 0x1000,
+        ph[i] = (Elf32_Phdr){.p_type = PT_LOAD,
+                             .p_offset = 0x1000 + i * 0x1000,
                              .p_vaddr = segs[i].vaddr ? segs[i].vaddr : segs[i].paddr,
-                             .p_paddr = segs[i].paddr, .p_filesz = segs[i].filesz,
-                             .p_memsz = segs[i].memsz, .p_flags = PF_R | PF_X};
+                             .p_paddr = segs[i].paddr,
+                             .p_filesz = segs[i].filesz,
+                             .p_memsz = segs[i].memsz,
+                             .p_flags = PF_R | PF_X};
         memset(buf + 0x1000 + i * 0x1000, segs[i].fill, segs[i].filesz);
     }
     put_header(buf + 0x200, 0x3); /* page-align modules, memory info */
@@ -105,8 +108,8 @@ struct mb_info_view {
 static int load(struct guest_memory *mem, const char *path, const char *append,
                 const char *const *mods, unsigned nmods, struct boot_entry *entry)
 {
-    struct boot_params_in in = {.kernel_path = path, .cmdline = append, .initrds = mods,
-                                .ninitrds = nmods, .ncpus = 1};
+    struct boot_params_in in = {
+        .kernel_path = path, .cmdline = append, .initrds = mods, .ninitrds = nmods, .ncpus = 1};
     log_set_stream(getenv("TEST_VERBOSE") ? NULL : devnull);
     int r = boot_load(mem, &in, entry);
     log_set_stream(NULL);
@@ -282,8 +285,14 @@ static void test_aout_kludge(void **state)
     static uint8_t buf[0x400];
     memset(buf, 0xcd, sizeof(buf));
     uint32_t flags = 1u << 16;
-    uint32_t h[8] = {MULTIBOOT_HEADER_MAGIC, flags, -(MULTIBOOT_HEADER_MAGIC + flags),
-                     0x100040, 0x100000, 0x100200, 0x101200, 0x100080};
+    uint32_t h[8] = {MULTIBOOT_HEADER_MAGIC,
+                     flags,
+                     -(MULTIBOOT_HEADER_MAGIC + flags),
+                     0x100040,
+                     0x100000,
+                     0x100200,
+                     0x101200,
+                     0x100080};
     memcpy(buf + 0x40, h, sizeof(h));
     char *path = write_file("aout.bin", buf, sizeof(buf));
     struct guest_memory mem;
@@ -293,7 +302,7 @@ static void test_aout_kludge(void **state)
     assert_int_equal(load(&mem, path, NULL, NULL, 0, &entry), 0);
     uint8_t *p = guest_memory_ptr(&mem, 0x100000, 0x1300);
     assert_memory_equal(p, buf, 0x200);
-    assert_int_equal(p[0x200], 0);    /* bss zeroed */
+    assert_int_equal(p[0x200], 0); /* bss zeroed */
     assert_int_equal(p[0x11ff], 0);
     assert_int_equal(p[0x1200], 0x55); /* beyond bss untouched */
     assert_true(entry.rip == 0x100080);

@@ -90,8 +90,7 @@ static enum kvm_exit_action handle_internal_error(const struct kvm_exit_env *env
     return fatal(env, msg);
 }
 
-static enum kvm_exit_action handle_system_event(const struct kvm_exit_env *env,
-                                                struct kvm_run *run)
+static enum kvm_exit_action handle_system_event(const struct kvm_exit_env *env, struct kvm_run *run)
 {
     switch (run->system_event.type) {
     case KVM_SYSTEM_EVENT_SHUTDOWN:

@@ -16,7 +16,9 @@
 
 /* Exit statuses xuni itself chooses (the guest's debug exit gives others). */
 #define KVM_EXIT_STATUS_POWEROFF 0
-#define KVM_EXIT_STATUS_FATAL    3 /* triple fault, internal error, failed entry */
+/* Triple fault, internal error, failed entry. Even, so that it never equals
+ * a debug-exit status ((v << 1) | 1). */
+#define KVM_EXIT_STATUS_FATAL 4
 
 struct kvm_exit_env {
     struct bus *pio;

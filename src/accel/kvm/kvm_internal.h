@@ -11,8 +11,8 @@
 struct kvm_state {
     int kvm_fd;
     int vm_fd;
-    size_t run_size;             /* of each vCPU's shared struct kvm_run */
-    struct kvm_cpuid2 *cpuid;    /* KVM_GET_SUPPORTED_CPUID, adjusted per vCPU */
+    size_t run_size;          /* of each vCPU's shared struct kvm_run */
+    struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, adjusted per vCPU */
 };
 
 struct accel_vcpu {

@@ -13,7 +13,7 @@
 #include "util/log.h"
 #include "vm/vm.h"
 
-#define CPUID_HYPERVISOR_BIT (1u << 31) /* leaf 1 ECX */
+#define CPUID_HYPERVISOR_BIT (1u << 31)  /* leaf 1 ECX */
 #define CPUID_TIMING_LEAF    0x40000010u /* TSC and bus (LAPIC timer) frequency in kHz */
 #define KVM_LAPIC_BUS_KHZ    1000000u    /* KVM's LAPIC timer counts nanoseconds */
 
@@ -159,14 +159,34 @@ int kvm_vcpu_get_regs(struct accel_vcpu *v, struct accel_regs *out)
     if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
         return -errno;
     *out = (struct accel_regs){
-        .rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx,
-        .rsi = r.rsi, .rdi = r.rdi, .rbp = r.rbp, .rsp = r.rsp,
-        .r8 = r.r8, .r9 = r.r9, .r10 = r.r10, .r11 = r.r11,
-        .r12 = r.r12, .r13 = r.r13, .r14 = r.r14, .r15 = r.r15,
-        .rip = r.rip, .rflags = r.rflags,
-        .cr0 = s.cr0, .cr2 = s.cr2, .cr3 = s.cr3, .cr4 = s.cr4, .cr8 = s.cr8, .efer = s.efer,
-        .gdt_base = s.gdt.base, .gdt_limit = s.gdt.limit,
-        .idt_base = s.idt.base, .idt_limit = s.idt.limit,
+        .rax = r.rax,
+        .rbx = r.rbx,
+        .rcx = r.rcx,
+        .rdx = r.rdx,
+        .rsi = r.rsi,
+        .rdi = r.rdi,
+        .rbp = r.rbp,
+        .rsp = r.rsp,
+        .r8 = r.r8,
+        .r9 = r.r9,
+        .r10 = r.r10,
+        .r11 = r.r11,
+        .r12 = r.r12,
+        .r13 = r.r13,
+        .r14 = r.r14,
+        .r15 = r.r15,
+        .rip = r.rip,
+        .rflags = r.rflags,
+        .cr0 = s.cr0,
+        .cr2 = s.cr2,
+        .cr3 = s.cr3,
+        .cr4 = s.cr4,
+        .cr8 = s.cr8,
+        .efer = s.efer,
+        .gdt_base = s.gdt.base,
+        .gdt_limit = s.gdt.limit,
+        .idt_base = s.idt.base,
+        .idt_limit = s.idt.limit,
     };
     seg_from_kvm(&out->cs, &s.cs);
     seg_from_kvm(&out->ds, &s.ds);

@@ -1,0 +1,65 @@
+# Test guests: freestanding multiboot kernels built with the host toolchain
+# (gcc, as, ld, objcopy), the same for every MODE: they run inside the VM,
+# not in xuni. Each guest is one C file, tests/guests/NAME.c, linked with
+# the runtime in tests/guests/lib/ at 1 MiB as ELF64, then converted to
+# ELF32 (what multiboot loaders -- xuni, QEMU -kernel -- accept), as
+# kvm-unit-tests does.
+GUEST_BUILD := build/guests
+GUEST_SRC := tests/guests
+DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
+
+GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn
+GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
+GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
+GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))
+# Boot modules for the modules guest, generated so their content is known.
+GUEST_DATA := $(GUEST_BUILD)/mod1.bin $(GUEST_BUILD)/mod2.bin
+
+GUEST_CC := gcc
+# min-pagesize=0: guests read fixed low addresses (BIOS data area), which
+# gcc 12 otherwise takes for null-pointer arithmetic (-Warray-bounds).
+GUEST_CFLAGS := -m64 -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
+	-mcmodel=small -mno-red-zone -mno-sse -mno-mmx -mgeneral-regs-only -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -nostdlib -I$(GUEST_SRC)/lib -MMD -MP \
+	--param=min-pagesize=0
+GUEST_ASFLAGS := -m64 -g -I$(GUEST_SRC)/lib -MMD -MP
+GUEST_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+	-T $(GUEST_SRC)/guest.ld
+
+guests: $(GUEST_ELFS) $(GUEST_DATA)
+
+# Every output also depends on this file: changing a flag rebuilds.
+GUEST_MK := $(GUEST_SRC)/guests.mk
+
+$(GUEST_BUILD)/obj/lib/%.c.o: $(GUEST_SRC)/lib/%.c $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/obj/lib/%.S.o: $(GUEST_SRC)/lib/%.S $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/obj/%.o: $(GUEST_SRC)/%.c $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/%.elf64: $(GUEST_BUILD)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_SRC)/guest.ld
+	ld $(GUEST_LDFLAGS) -o $@ $(GUEST_BUILD)/obj/$*.o $(GUEST_LIB_OBJS)
+
+$(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.elf64
+	objcopy -O elf32-i386 $< $@
+
+# mod1: 320 numbered 16-byte lines (5120 bytes, two pages); mod2: one line.
+# modules.c checks both.
+$(GUEST_BUILD)/mod1.bin: $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	seq -f 'mod1 line %05g' 1 320 > $@
+$(GUEST_BUILD)/mod2.bin: $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	printf 'xuni-module-two\n' > $@
+
+# Keep the objects and ELF64 files make would otherwise delete as
+# intermediates (they give incremental builds and symbols for debugging).
+.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.o) $(GUEST_ELFS:.elf=.elf64)
+
+-include $(GUEST_LIB_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.d)
