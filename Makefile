@@ -54,7 +54,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 # for every MODE (they run inside the VM, not in xuni).
 include tests/guests/guests.mk
 
-test-build: $(XUNI) $(UNIT_BINS) guests
+# Further test suites (e.g. tests/cpu/*) bring their own make fragments; each
+# adds its binaries to TEST_EXTRA so test-build builds them.
+TEST_EXTRA :=
+-include $(sort $(filter-out tests/guests/guests.mk,$(wildcard tests/*/*.mk tests/*/*/*.mk)))
+
+test-build: $(XUNI) $(UNIT_BINS) guests $(TEST_EXTRA)
 
 # Both builds, then one summary line "N passed, N failed".
 test:

@@ -46,7 +46,9 @@ for build in "$@"; do
         [ -x "$t" ] || continue
         CMOCKA_MESSAGE_OUTPUT=TAP run_tap "$build/$(basename "$t")" "$t"
     done
-    for script in tests/cli/run-cli-tests.sh tests/guests/run-guests.sh; do
+    # Every other suite: an executable tests/*/run-*.sh or tests/*/*/run-*.sh
+    # that takes the xuni binary of the build and prints TAP.
+    for script in tests/*/run-*.sh tests/*/*/run-*.sh; do
         [ -x "$script" ] && run_tap "$build/$(basename "$script" .sh)" "$script" "$build/xuni"
     done
 done

@@ -3,17 +3,18 @@
 # not in xuni. Each guest is one C file, tests/guests/NAME.c, linked with
 # the runtime in tests/guests/lib/ at 1 MiB as ELF64, then converted to
 # ELF32 (what multiboot loaders -- xuni, QEMU -kernel -- accept), as
-# kvm-unit-tests does.
+# kvm-unit-tests does. One guest is not multiboot: linuxboot is a Linux
+# bzImage (see below).
 GUEST_BUILD := build/guests
 GUEST_SRC := tests/guests
 DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
 
-GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn
+GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))
 # Boot modules for the modules guest, generated so their content is known.
-GUEST_DATA := $(GUEST_BUILD)/mod1.bin $(GUEST_BUILD)/mod2.bin
+GUEST_DATA := $(GUEST_BUILD)/mod1.bin $(GUEST_BUILD)/mod2.bin $(GUEST_BUILD)/linuxboot-initrd.bin
 
 GUEST_CC := gcc
 # min-pagesize=0: guests read fixed low addresses (BIOS data area), which
@@ -26,7 +27,7 @@ GUEST_ASFLAGS := -m64 -g -I$(GUEST_SRC)/lib -MMD -MP
 GUEST_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
 	-T $(GUEST_SRC)/guest.ld
 
-guests: $(GUEST_ELFS) $(GUEST_DATA)
+guests: $(GUEST_ELFS) $(GUEST_BUILD)/linuxboot.bzImage $(GUEST_DATA)
 
 # Every output also depends on this file: changing a flag rebuilds.
 GUEST_MK := $(GUEST_SRC)/guests.mk
@@ -58,8 +59,42 @@ $(GUEST_BUILD)/mod2.bin: $(GUEST_MK)
 	@mkdir -p $(dir $@)
 	printf 'xuni-module-two\n' > $@
 
+# linuxboot: a bzImage for xuni's Linux loader (tests/guests/linuxboot.h).
+# The payload -- linuxboot-head.S (entry points) and linuxboot.c, with the
+# lib files that need neither multiboot nor an IDT -- is linked at
+# pref_address and flattened; linuxboot-setup.S puts the setup header in
+# front of it (.incbin), computing setup_sects and syssize itself.
+LINUXBOOT_OBJS := $(GUEST_BUILD)/obj/linuxboot-head.S.o $(GUEST_BUILD)/obj/linuxboot.o \
+	$(patsubst %,$(GUEST_BUILD)/obj/lib/%.c.o,runtime serial printf string)
+
+$(GUEST_BUILD)/obj/linuxboot-head.S.o: $(GUEST_SRC)/linuxboot-head.S $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -c -o $@ $<
+
+$(GUEST_BUILD)/linuxboot.payload.elf: $(LINUXBOOT_OBJS) $(GUEST_SRC)/linuxboot.ld
+	ld -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+		-T $(GUEST_SRC)/linuxboot.ld -o $@ $(LINUXBOOT_OBJS)
+
+$(GUEST_BUILD)/linuxboot.payload: $(GUEST_BUILD)/linuxboot.payload.elf
+	objcopy -O binary $< $@
+
+$(GUEST_BUILD)/obj/linuxboot-setup.S.o: $(GUEST_SRC)/linuxboot-setup.S \
+		$(GUEST_BUILD)/linuxboot.payload $(GUEST_MK)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -Wa,-I$(GUEST_BUILD) -c -o $@ $<
+
+$(GUEST_BUILD)/linuxboot.bzImage: $(GUEST_BUILD)/obj/linuxboot-setup.S.o
+	ld -m elf_x86_64 -nostdlib -static -Ttext=0 -e 0 --oformat binary -o $@ $<
+
+# The initrd: 320 numbered 16-byte lines, checked by linuxboot.c.
+$(GUEST_BUILD)/linuxboot-initrd.bin: $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	seq -f 'initrd %08g' 1 320 > $@
+
 # Keep the objects and ELF64 files make would otherwise delete as
 # intermediates (they give incremental builds and symbols for debugging).
-.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.o) $(GUEST_ELFS:.elf=.elf64)
+.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.o) $(GUEST_ELFS:.elf=.elf64) \
+	$(LINUXBOOT_OBJS) $(GUEST_BUILD)/obj/linuxboot-setup.S.o $(GUEST_BUILD)/linuxboot.payload.elf \
+	$(GUEST_BUILD)/linuxboot.payload
 
 -include $(GUEST_LIB_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.d)
+-include $(LINUXBOOT_OBJS:.o=.d) $(GUEST_BUILD)/obj/linuxboot-setup.S.d

@@ -59,7 +59,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # --- the manifest ---
-G_NAME=() G_STATUS=() G_OPTS=() G_STDERR=() G_PROBE=() G_NEEDS=() G_QSTATUS=()
+G_NAME=() G_STATUS=() G_OPTS=() G_STDERR=() G_PROBE=() G_NEEDS=() G_QSTATUS=() G_IMAGE=()
 # shellcheck disable=SC2120 # set -- below reuses the positional parameters
 parse_manifest() {
     local line head opts key
@@ -76,7 +76,7 @@ parse_manifest() {
         G_NAME+=("$1")
         G_STATUS+=("$2")
         G_OPTS+=("$opts")
-        local stderr='' probe='' needs='' qstatus=$2
+        local stderr='' probe='' needs='' qstatus=$2 image=$1.elf
         shift 2
         for key in "$@"; do
             case "$key" in
@@ -84,6 +84,7 @@ parse_manifest() {
             probe=*) probe=${key#probe=} ;;
             needs=*) needs=${key#needs=} ;;
             qemu-status=*) qstatus=${key#qemu-status=} ;;
+            image=*) image=${key#image=} ;;
             *) echo "Bail out! $MANIFEST: unknown key '$key'"; exit 1 ;;
             esac
         done
@@ -91,6 +92,7 @@ parse_manifest() {
         G_PROBE+=("$probe")
         G_NEEDS+=("$needs")
         G_QSTATUS+=("$qstatus")
+        G_IMAGE+=("$image")
     done <"$MANIFEST"
 }
 
@@ -111,8 +113,8 @@ qemu_args() {
 # run_guest ACCEL INDEX: run one guest; sets R_STATUS and leaves the serial
 # output in $TMP/serial, xuni's stderr in $TMP/stderr.
 run_guest() {
-    local accel=$1 i=$2 name=${G_NAME[$2]}
-    local kernel=$GUEST_DIR/$name.elf
+    local accel=$1 i=$2
+    local kernel=$GUEST_DIR/${G_IMAGE[$2]}
     rm -f "$TMP/serial" "$TMP/stderr"
     eval "set -- ${G_OPTS[$i]}"
     if [ "$accel" = qemu ]; then
@@ -213,8 +215,8 @@ check_result() {
 # run_one ACCEL INDEX: one TAP line for a guest that is not skipped.
 run_one() {
     local accel=$1 i=$2 label=$1/${G_NAME[$2]}
-    if [ ! -f "$GUEST_DIR/${G_NAME[$i]}.elf" ]; then
-        echo "$GUEST_DIR/${G_NAME[$i]}.elf missing: run make guests" >"$TMP/diag"
+    if [ ! -f "$GUEST_DIR/${G_IMAGE[$i]}" ]; then
+        echo "$GUEST_DIR/${G_IMAGE[$i]} missing: run make guests" >"$TMP/diag"
         tap_not_ok "$label"
         return 1
     fi

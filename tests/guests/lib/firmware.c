@@ -1,7 +1,8 @@
-/* Counting CPUs from the firmware tables: the ACPI MADT (RSDP -> XSDT, or
- * RSDT for ACPI 1.0 firmware such as SeaBIOS) and the MP table (MP spec
- * 1.4, chapter 4). Both are searched where the specs say: the first KiB of
- * the EBDA, then the BIOS area (plus, for MP, the last KiB of base memory).
+/* The firmware tables: ACPI tables by signature (RSDP -> XSDT, or RSDT for
+ * ACPI 1.0 firmware such as SeaBIOS), the CPUs of the ACPI MADT, and those
+ * of the MP table (MP spec 1.4, chapter 4). The RSDP and the MP floating
+ * pointer are searched where the specs say: the first KiB of the EBDA, then
+ * the BIOS area (plus, for MP, the last KiB of base memory).
  */
 #include "guest.h"
 
@@ -75,7 +76,7 @@ static const struct acpi_rsdp *find_rsdp(void)
     return r;
 }
 
-static const struct acpi_header *valid_table(uint64_t addr, const char *sig)
+const void *acpi_table_at(uint64_t addr, const char *sig)
 {
     const struct acpi_header *h = (const void *)addr;
     if (!addr || addr >= 0x100000000ULL || memcmp(h->signature, sig, 4) != 0)
@@ -85,7 +86,7 @@ static const struct acpi_header *valid_table(uint64_t addr, const char *sig)
     return h;
 }
 
-static const struct acpi_header *find_madt(void)
+const void *acpi_find_table(const char *sig)
 {
     const struct acpi_rsdp *rsdp = find_rsdp();
     if (!rsdp) {
@@ -99,10 +100,10 @@ static const struct acpi_header *find_madt(void)
             printf("acpi: bad extended RSDP checksum\n");
             return NULL;
         }
-        root = valid_table(rsdp->xsdt, "XSDT");
+        root = acpi_table_at(rsdp->xsdt, "XSDT");
         width = 8;
     } else {
-        root = valid_table(rsdp->rsdt, "RSDT");
+        root = acpi_table_at(rsdp->rsdt, "RSDT");
         width = 4;
     }
     if (!root) {
@@ -114,18 +115,18 @@ static const struct acpi_header *find_madt(void)
     for (unsigned i = 0; i < n; i++) {
         uint64_t addr = 0;
         memcpy(&addr, entries + i * width, width);
-        const struct acpi_header *t = valid_table(addr, "APIC");
+        const struct acpi_header *t = acpi_table_at(addr, sig);
         if (t)
             return t;
     }
-    printf("acpi: no valid MADT\n");
+    printf("acpi: no valid %.4s table\n", sig);
     return NULL;
 }
 
 bool acpi_madt_cpus(struct cpu_list *out)
 {
     out->count = 0;
-    const struct acpi_header *madt = find_madt();
+    const struct acpi_header *madt = acpi_find_table("APIC");
     if (!madt)
         return false;
     const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES_OFFSET;

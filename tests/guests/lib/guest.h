@@ -129,6 +129,13 @@ void ioapic_mask(unsigned pin);
 void pic_disable(void);
 
 /* --- firmware tables --- */
+/* The ACPI table with this signature ("FACP", "APIC"), found through the
+ * RSDP's XSDT (RSDT for ACPI 1.0), with a valid checksum; NULL (after
+ * printing why) if there is none. */
+const void *acpi_find_table(const char *sig);
+/* The table at addr if it has this signature and a valid checksum, or NULL. */
+const void *acpi_table_at(uint64_t addr, const char *sig);
+
 #define ACPI_MAX_CPUS 64
 struct cpu_list {
     unsigned count;

@@ -1,17 +1,10 @@
-/* Start-up, checks and exit. */
+/* Checks and exit. No IDT or multiboot here: the linuxboot guest, entered
+ * through the Linux boot protocol, links this file too. */
 #include "guest.h"
 
 #define DEBUG_EXIT_PORT 0xf4
 
 unsigned guest_failures;
-
-void guest_lib_init(void);
-
-void guest_lib_init(void)
-{
-    serial_init();
-    idt_init();
-}
 
 void guest_exit(int code)
 {

@@ -62,7 +62,8 @@ start64:
     movw %ax, %gs
     movq $guest_stack_top, %rsp
     xorl %ebp, %ebp
-    call guest_lib_init
+    call serial_init
+    call idt_init
     movl guest_mb_magic(%rip), %edi
     movl guest_mb_info(%rip), %esi
     call guest_main
