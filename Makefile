@@ -27,6 +27,10 @@ LDLIBS :=
 SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libxuni.a
+# The CPU's instruction families register themselves through weak tables
+# (cpu/x86/insn.h) that nothing else references: link the whole archive so
+# every family is in.
+LIB_WHOLE := -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive
 XUNI := $(BUILD)/xuni
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -44,7 +48,7 @@ $(LIB): $(OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(XUNI): $(BUILD)/obj/src/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_WHOLE) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/chardev.h"
+#include "user/user.h"
 #include "util/log.h"
 #include "vm/config.h"
 #include "vm/vm.h"
@@ -19,6 +20,7 @@ static void usage(FILE *out)
           "\n"
           "Commands:\n"
           "  run      boot a kernel in a virtual machine ('xuni run --help')\n"
+          "  user     run a static x86-64 Linux program on the CPU emulator ('xuni user --help')\n"
           "  version  print the version\n"
           "\n"
           "xuni is a type-2 hypervisor and x86-64 machine emulator: one process per VM, one\n"
@@ -85,6 +87,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "user") == 0)
+        return user_main(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
