@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cpu/x86/flags.h"
+#include "cpu/x86/x87.h"
 #include "user/user_proc.h"
 
 #define UC_SIGCONTEXT_SS     0x2
@@ -72,41 +73,19 @@ static const uint8_t sc_regs[16] = {
     X86_RDI, X86_RSI, X86_RBP, X86_RBX, X86_RDX, X86_RAX, X86_RCX, X86_RSP,
 };
 
+/* The kernel's fpstate is an FXSAVE64 image: the x87 family builds it, so
+ * selectors, FIP/FDP, FCW normalisation and MXCSR_MASK are the CPU's own. */
 static void fpu_save(const struct x86_cpu *cpu, struct user_fxsave *fx)
 {
     memset(fx, 0, sizeof(*fx));
-    fx->cwd = cpu->fpu.fcw;
-    fx->swd = (uint16_t)((cpu->fpu.fsw & ~0x3800u) | (cpu->fpu.top & 7u) << 11);
-    fx->twd = cpu->fpu.ftw;
-    fx->fop = cpu->fpu.fop;
-    fx->rip = cpu->fpu.fip;
-    fx->rdp = cpu->fpu.fdp;
-    fx->mxcsr = cpu->mxcsr;
-    fx->mxcsr_mask = 0xffff;
-    for (unsigned i = 0; i < 8; i++) {
-        const x86_fpreg *r = &cpu->fpu.st[(cpu->fpu.top + i) & 7];
-        memcpy(fx->st[i], &r->raw.mant, 8);
-        memcpy(fx->st[i] + 8, &r->raw.sign_exp, 2);
-    }
-    memcpy(fx->xmm, cpu->xmm, sizeof(fx->xmm));
+    x87_fxsave_image(cpu, (uint8_t *)fx, true);
 }
 
-static void fpu_restore(struct x86_cpu *cpu, const struct user_fxsave *fx)
+/* False if the image's MXCSR sets reserved bits (the kernel then fails the
+ * sigreturn with SIGSEGV). */
+static bool fpu_restore(struct x86_cpu *cpu, const struct user_fxsave *fx)
 {
-    cpu->fpu.fcw = fx->cwd;
-    cpu->fpu.top = (fx->swd >> 11) & 7;
-    cpu->fpu.fsw = fx->swd & ~0x3800u;
-    cpu->fpu.ftw = (uint8_t)fx->twd;
-    cpu->fpu.fop = fx->fop;
-    cpu->fpu.fip = fx->rip;
-    cpu->fpu.fdp = fx->rdp;
-    cpu->mxcsr = fx->mxcsr & 0xffff;
-    for (unsigned i = 0; i < 8; i++) {
-        x86_fpreg *r = &cpu->fpu.st[(cpu->fpu.top + i) & 7];
-        memcpy(&r->raw.mant, fx->st[i], 8);
-        memcpy(&r->raw.sign_exp, fx->st[i] + 8, 2);
-    }
-    memcpy(cpu->xmm, fx->xmm, sizeof(cpu->xmm));
+    return x87_fxrstor_image(cpu, (const uint8_t *)fx, true);
 }
 
 /* A handler starts with the FPU in its initial state (the kernel's
@@ -199,9 +178,8 @@ long user_sigreturn(struct user_proc *p)
         user_sig_die(SIGSEGV);
     struct user_fxsave fx;
     if (f.uc.mc.fpstate) {
-        if (user_copy_in(p, &fx, f.uc.mc.fpstate, sizeof(fx)) < 0)
+        if (user_copy_in(p, &fx, f.uc.mc.fpstate, sizeof(fx)) < 0 || !fpu_restore(cpu, &fx))
             user_sig_die(SIGSEGV);
-        fpu_restore(cpu, &fx);
     } else {
         fpu_init(cpu);
     }

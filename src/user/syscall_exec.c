@@ -146,6 +146,10 @@ static long exec_target(const char *path, struct strvec *pre, char *prog, int de
 
 static long do_execve(struct user_proc *p, const char *path, uint64_t gargv, uint64_t genvp)
 {
+    /* busybox runs its applets by exec'ing itself through /proc/self/exe,
+     * which on the host is xuni: mean the guest program instead. */
+    if (user_is_self_exe(path))
+        path = p->exe;
     struct strvec argv = {0}, envp = {0}, pre = {0}, xargv = {0};
     char *tmp = malloc(USER_ARG_STRLEN);
     char *prog = malloc(PATH_MAX);

@@ -14,8 +14,8 @@
 #define STATX_SIZE  256
 #define STATFS_SIZE 120
 
-/* readlink("/proc/self/exe") names the guest program, not xuni. */
-static bool is_self_exe(const char *path)
+/* /proc/self/exe names the guest program, not xuni (readlink, execve). */
+bool user_is_self_exe(const char *path)
 {
     char own[32];
     snprintf(own, sizeof(own), "/proc/%d/exe", (int)getpid());
@@ -31,7 +31,7 @@ static long readlink_common(struct user_proc *p, long dirfd, uint64_t path, uint
         return r;
     if ((int64_t)size <= 0)
         return -EINVAL;
-    if (is_self_exe(s) && (dirfd == AT_FDCWD || s[0] == '/')) {
+    if (user_is_self_exe(s) && (dirfd == AT_FDCWD || s[0] == '/')) {
         size_t n = strlen(p->exe);
         if (n > size)
             n = size;

@@ -300,4 +300,7 @@ long user_iov_in(struct user_proc *p, uint64_t giov, uint64_t cnt, struct iovec 
 /* Copy path arguments in: slot 0 or 1 of p->path. */
 long user_path_in(struct user_proc *p, unsigned slot, uint64_t guest, const char **out);
 
+/* Is path /proc/self/exe (or /proc/PID/exe of this process)? */
+bool user_is_self_exe(const char *path);
+
 #endif

@@ -365,6 +365,28 @@ static void test_nops_and_movnti(void **state)
     h_free_cpu(cpu);
 }
 
+/* 66 63 (MOVSXD r16, r/m): the source is still a dword, as on the host: a
+ * dword crossing into an unmapped page faults there; two bytes are kept. */
+static void test_movsxd16_reads_dword(void **state)
+{
+    (void)state;
+    struct x86_cpu *cpu = h_new_cpu();
+    uint8_t *page = h_pages(1, 1, 0);
+    struct x86_insn in = h_insn_mem(T, X86_MAP_PRIMARY, 0x63, -1, 1, X86_RSI, 0);
+    in.reg = X86_RDX;
+    memcpy(page + H_PAGE - 4, "\x34\x82\x00\x80", 4);
+    cpu->gpr[X86_RDX] = 0x1111111111111111ULL;
+    cpu->gpr[X86_RSI] = (uintptr_t)page + H_PAGE - 4;
+    assert_int_equal(h_exec(cpu, &in), H_NOFAULT);
+    assert_int_equal(cpu->gpr[X86_RDX], 0x1111111111118234ULL);
+    cpu->gpr[X86_RSI] = (uintptr_t)page + H_PAGE - 2;
+    assert_int_equal(h_exec(cpu, &in), X86_EXC_PF);
+    assert_int_equal(cpu->exc.addr, (uintptr_t)page + H_PAGE);
+    assert_int_equal(cpu->gpr[X86_RDX], 0x1111111111118234ULL);
+    munmap(page, 2 * H_PAGE);
+    h_free_cpu(cpu);
+}
+
 /* 8C: MOV r/m, Sreg against the host (Linux's user selectors: CS 0x33,
  * SS 0x2b, the others 0). A register takes the selector zero-extended at 32
  * and 64 bits and merged at 16; memory always gets 16 bits. */
@@ -584,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_xchg),
         cmocka_unit_test(test_xchg_fault_precise),
         cmocka_unit_test(test_nops_and_movnti),
+        cmocka_unit_test(test_movsxd16_reads_dword),
         cmocka_unit_test(test_mov_from_sreg),
         cmocka_unit_test(test_mov_to_sreg_vs_host),
         cmocka_unit_test(test_bad_addresses),

@@ -6,6 +6,8 @@
  * address cpu->mem_base + a, valid below cpu->mem_limit; the host's page
  * protections do the rest, and a host fault on guest memory becomes a guest
  * #PF through the embedder's SIGSEGV handler (x86_fault_from_signal).
+ * Addresses at or past mem_limit take the slow path (x86_mem_fault): #GP
+ * or #SS if non-canonical, else #PF.
  * The system-level issue adds paging behind the same functions: a software
  * TLB with a host-pointer fast path, and MMIO through the embedder's hooks.
  *

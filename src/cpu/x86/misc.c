@@ -38,15 +38,25 @@
 #define F1_EDX_FXSR    BIT(24)
 #define F1_EDX_SSE     BIT(25)
 #define F1_EDX_SSE2    BIT(26)
+#define F1_ECX_SSE3    BIT(0)  /* sse_fp (ADDSUB/HADD/HSUB), sse_move (MOVDDUP, LDDQU), FISTTP */
+#define F1_ECX_PCLMUL  BIT(1)  /* sse_int_aes.c */
+#define F1_ECX_SSSE3   BIT(9)  /* sse_int */
 #define F1_ECX_CX16    BIT(13) /* CMPXCHG16B: alu family */
+#define F1_ECX_SSE41   BIT(19) /* sse_int (integer part), sse_fp (FP part) */
+#define F1_ECX_SSE42   BIT(20) /* sse_str (PCMPxSTRx, CRC32), sse_int (PCMPGTQ) */
 #define F1_ECX_MOVBE   BIT(22)
 #define F1_ECX_POPCNT  BIT(23)
+#define F1_ECX_AES     BIT(25) /* sse_int_aes.c */
+#define LEAF1_ECX                                                                                  \
+    (F1_ECX_SSE3 | F1_ECX_PCLMUL | F1_ECX_SSSE3 | F1_ECX_CX16 | F1_ECX_SSE41 | F1_ECX_SSE42 |      \
+     F1_ECX_MOVBE | F1_ECX_POPCNT | F1_ECX_AES)
 #define F7_EBX_ERMS    BIT(9) /* REP MOVSB/STOSB are fast: string.c's bulk paths */
 #define E1_ECX_LAHF    BIT(0) /* LAHF/SAHF in 64-bit mode */
 #define E1_ECX_ABM     BIT(5) /* LZCNT */
 #define E1_ECX_PREFW   BIT(8) /* PREFETCH/PREFETCHW (0F 0D) */
 #define E1_EDX_SYSCALL BIT(11)
 #define E1_EDX_NX      BIT(20)
+#define E1_EDX_MMXEXT  BIT(22) /* AMD's SSE integer ops on mm registers: mmx.c */
 #define E1_EDX_RDTSCP  BIT(27)
 #define E1_EDX_LM      BIT(29)
 #define E7_EDX_INVTSC  BIT(8) /* the TSC follows host monotonic time */
@@ -74,12 +84,12 @@ static const struct cpuid_leaf cpuid_table[] = {
      STR4('e', 'n', 't', 'i')},
     /* EBX: CLFLUSH line 8 * 8 bytes, one logical processor, APIC ID 0. */
     {0x1, CPUID_ANY_SUB, CPUID_SIGNATURE, 8u << 8 | 1u << 16,
-     F1_ECX_CX16 | F1_ECX_MOVBE | F1_ECX_POPCNT, LEAF1_EDX},
+     LEAF1_ECX, LEAF1_EDX},
     {0x7, 0, 0, F7_EBX_ERMS, 0, 0},
     {0x80000000, CPUID_ANY_SUB, CPUID_MAX_EXT, STR4('A', 'u', 't', 'h'), STR4('c', 'A', 'M', 'D'),
      STR4('e', 'n', 't', 'i')},
     {0x80000001, CPUID_ANY_SUB, CPUID_SIGNATURE, 0, E1_ECX_LAHF | E1_ECX_ABM | E1_ECX_PREFW,
-     EXT1_EDX_MIRROR | E1_EDX_SYSCALL | E1_EDX_NX | E1_EDX_RDTSCP | E1_EDX_LM},
+     EXT1_EDX_MIRROR | E1_EDX_SYSCALL | E1_EDX_NX | E1_EDX_MMXEXT | E1_EDX_RDTSCP | E1_EDX_LM},
     /* Brand string, 48 bytes NUL-padded: "xuni x86-64 emulator". */
     {0x80000002, CPUID_ANY_SUB, STR4('x', 'u', 'n', 'i'), STR4(' ', 'x', '8', '6'),
      STR4('-', '6', '4', ' '), STR4('e', 'm', 'u', 'l')},

@@ -71,14 +71,14 @@ static void op_movsx(struct x86_cpu *cpu, const struct x86_insn *in)
 }
 
 /* 63: with REX.W sign-extends a dword; otherwise a plain move of the
- * operand size (32-bit: zero-extended as any 32-bit write). */
+ * operand size (32-bit: zero-extended as any 32-bit write). The source is
+ * a dword even for a 16-bit destination (the AMD host reads all four
+ * bytes: a dword crossing into an unmapped page faults). */
 static void op_movsxd(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-    uint64_t v;
+    uint64_t v = x86_rm_read(cpu, in, 2);
     if (in->osz == 3)
-        v = (uint64_t)(int64_t)(int32_t)x86_rm_read(cpu, in, 2);
-    else
-        v = x86_rm_read(cpu, in, in->osz);
+        v = (uint64_t)(int64_t)(int32_t)v;
     x86_reg_write(cpu, in->reg, in->osz, v);
 }
 

@@ -49,9 +49,10 @@
 #define SSEFP_RC    0x6000u
 #define SSEFP_FTZ   0x8000u
 #define SSEFP_MM    0x20000u /* AMD misaligned SSE mode */
-/* The MXCSR bits LDMXCSR accepts: this host's MXCSR_MASK (FXSAVE), with
- * DAZ and AMD's MM. Any other bit set is #GP(0). */
-#define X86_MXCSR_MASK 0x2ffffu
+/* The MXCSR bits LDMXCSR accepts are the host's MXCSR_MASK (x87_mxcsr_mask():
+ * 0x2ffff on this AMD host, with DAZ and AMD's MM; 0xffff on Intel), since
+ * the guest's MXCSR is loaded into the host around each operation: a bit the
+ * host lacks must be #GP(0) for the guest, never reach the host. */
 
 #define SSEFP_INLINE static inline __attribute__((always_inline))
 

@@ -11,6 +11,7 @@
  */
 #include "cpu/x86/flags.h"
 #include "cpu/x86/sse_fp.h"
+#include "cpu/x86/x87.h"
 
 SSEFP_HOST_FN(h_addps, "addps")
 SSEFP_HOST_FN(h_addpd, "addpd")
@@ -201,7 +202,7 @@ void x86_ssefp_movmskpd(struct x86_cpu *cpu, const struct x86_insn *in)
 void x86_ssefp_ldmxcsr(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     uint32_t v = x86_load32(cpu, x86_ea(cpu, in));
-    if (v & ~X86_MXCSR_MASK)
+    if (v & ~x87_mxcsr_mask())
         x86_raise(cpu, X86_EXC_GP, 0);
     cpu->mxcsr = v;
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "cpu/x86/insn.h"
+#include "cpu/x86/mem.h"
 
 /* FSW bits. */
 #define X87_FSW_IE  0x0001u
@@ -175,6 +176,53 @@ static inline void x87_note_insn(struct x86_cpu *cpu, const struct x86_insn *in,
 static inline void x87_note_data(struct x86_cpu *cpu, const struct x86_insn *in, uint64_t lin)
 {
     cpu->fpu.fdp = x87_ptr_pack(cpu->seg[in->seg].selector, lin - cpu->seg[in->seg].base);
+}
+
+/* Check that an access of n bytes at lin can be made, before anything
+ * changes, faulting where this host does. An ordinary operand faults at
+ * its first byte, then (crossing a page) at the first byte of the next
+ * page. The environment and FNSAVE images are checked as their first word
+ * (16-bit layout) or dword (32-bit layout) that way, then at their last
+ * byte; the FXSAVE area at its last byte, then its first. A write is
+ * probed as a write (an atomic OR of zero), so the fault says so, and no
+ * store is ever half done. Returns the host pointer. */
+enum x87_probe_kind { X87_PROBE_OPERAND, X87_PROBE_IMAGE16, X87_PROBE_IMAGE32, X87_PROBE_FXAREA };
+
+static inline void x87_touch(uint8_t *p, bool write)
+{
+    if (write)
+        __atomic_fetch_or(p, 0, __ATOMIC_RELAXED);
+    else
+        (void)*(volatile uint8_t *)p;
+}
+
+static inline void x87_touch_split(uint8_t *p, uint64_t lin, unsigned n, bool write)
+{
+    uint64_t last = lin + n - 1;
+    x87_touch(p, write);
+    if ((lin ^ last) >> 12)
+        x87_touch(p + ((last & ~0xfffULL) - lin), write);
+}
+
+static inline uint8_t *x87_probe(struct x86_cpu *cpu, uint64_t lin, unsigned n, bool write,
+                                 enum x87_probe_kind kind)
+{
+    uint8_t *p = x86_mem_ptr(cpu, lin, n, write);
+    switch (kind) {
+    case X87_PROBE_OPERAND:
+        x87_touch_split(p, lin, n, write);
+        break;
+    case X87_PROBE_IMAGE16:
+    case X87_PROBE_IMAGE32:
+        x87_touch_split(p, lin, kind == X87_PROBE_IMAGE16 ? 2 : 4, write);
+        x87_touch(p + n - 1, write);
+        break;
+    case X87_PROBE_FXAREA:
+        x87_touch(p + n - 1, write);
+        x87_touch(p, write);
+        break;
+    }
+    return p;
 }
 
 /* FNINIT. */

@@ -1,11 +1,13 @@
 /* cpudiff: the differential CPU tester (xuni's emulator against the host CPU).
  *
  * How the pieces fit:
- *   gen.c       the generator: a sample is 1 (or, for the "seq" family, up
- *               to CD_MAX_UNITS) instructions built from per-family
- *               templates, with the initial registers, flags, XMM/MXCSR and
- *               data-area contents they need; it tracks which flags the SDM
- *               leaves undefined so the comparison can mask them;
+ *   gen.c       the generator: a sample is 1 (or, for the sequence
+ *               families "seq" and "fpseq", up to CD_MAX_UNITS)
+ *               instructions built from per-family templates, with the
+ *               initial registers, flags, x87/MMX/SSE state and data-area
+ *               contents they need; it tracks which flags and x87
+ *               condition codes the SDM leaves undefined so the comparison
+ *               can mask them;
  *   enc.c       a small x86-64 encoder and the operand helpers templates
  *               use (registers, memory operands pointing into the data
  *               area, requirements on register and memory values);
@@ -135,8 +137,10 @@ enum cd_feature {
 extern bool cd_feat_emu[CD_NFEATURES], cd_feat_host[CD_NFEATURES];
 void cd_features_init(void); /* host side; emu.c fills cd_feat_emu */
 bool cd_feature_ok(enum cd_feature f);
-/* --all-features: run templates whatever the emulator's CPUID says (for
- * testing instruction families before CPUID advertises them). */
+bool cd_feature_claimed(enum cd_feature f); /* by the emulator's CPUID */
+/* --all-features: run templates whatever the emulator's CPUID says, if
+ * the emulator implements the instruction (it may not claim a feature it
+ * implements, or only in part). */
 extern bool cd_ignore_emu_cpuid;
 
 /* Undefined-state bits beyond RFLAGS in the u_in/u_out/undef/defines/reads
@@ -258,9 +262,10 @@ struct cd_family;
 int cd_emu_init(void); /* 0, or -ENOSYS when the emulator is not linked */
 /* Whether x86_ops_<name> is linked (false when the core is not). */
 bool cd_emu_table_built(const char *name);
-/* Whether the emulator registers an op for these bytes (an encoding its
- * decoder rejects counts as registered: the comparison decides). */
-bool cd_emu_registered(const uint8_t *code, unsigned len);
+/* What the emulator makes of these bytes: 1 an instruction it implements
+ * (or no decoder linked), 0 a valid one no family registers, -1 an
+ * encoding its decoder rejects. */
+int cd_emu_implements(const uint8_t *code, unsigned len);
 /* The family's tables: 2 all linked (or none named), 1 some, 0 none. */
 int cd_family_built(const struct cd_family *f);
 void cd_emu_run(const struct cd_sample *s, struct cd_outcome *out);
@@ -274,14 +279,16 @@ void cd_emu_cover_report(void);
 struct cd_gen;
 
 /* Template flags. */
-#define CD_T_NOSEQ (1u << 0) /* not in the seq family */
+#define CD_T_NOSEQ (1u << 0) /* not in the sequence families */
 #define CD_T_LOCK  (1u << 1) /* LOCK allowed on the memory form */
 
 /* One encoding template. op is the opcode (map << 8 | byte: map 1 = 0F,
  * 2 = 0F 38, 3 = 0F 3A), ext the ModRM.reg or variant, sizes the allowed
- * operand sizes (bit n: 8 << n bits). undef, defines and reads are the
- * arithmetic flags the instruction leaves undefined, defines and reads;
- * gen may refine undef/defines per instance (e.g. by shift count). */
+ * operand sizes (bit n: 8 << n bits; SSE templates pack other things into
+ * ext, sizes and form, see cd_gen_sse in gen.h). undef, defines and reads
+ * are the arithmetic flags (and CD_U_C* condition codes) the instruction
+ * leaves undefined, defines and reads; gen may refine undef/defines per
+ * instance (e.g. by shift count). */
 struct cd_tmpl {
     const char *name;
     void (*gen)(struct cd_gen *g, const struct cd_tmpl *t);

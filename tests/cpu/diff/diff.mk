@@ -2,7 +2,7 @@
 # host CPU, instruction by instruction. Built per MODE as
 # $(BUILD)/tests/cpu/cpudiff; tests/run.sh runs it through
 # tests/cpu/diff/run-diff.sh (a fixed seed set, TAP); longer runs:
-#   make fuzz-cpu SEEDS="1 2 3" COUNT=100000 [FAMILY=alu,seq]
+#   make fuzz-cpu SEEDS="1 2 3" COUNT=100000 [FAMILY=alu,seq,x87,fpseq]
 # The library is linked whole: the tester reaches the emulator through weak
 # references (so it links while the CPU core is incomplete), and weak
 # references pull nothing out of an archive by themselves.
@@ -23,7 +23,7 @@ FAMILY ?=
 fuzz-cpu: $(CPUDIFF)
 	@status=0; for seed in $(SEEDS); do \
 		echo "== cpudiff seed $$seed"; \
-		$(CPUDIFF) --seed $$seed $(if $(COUNT),--count $(COUNT)) \
+		$(CPUDIFF) --seed $$seed --all-features $(if $(COUNT),--count $(COUNT)) \
 			$(if $(FAMILY),--family $(FAMILY)) || status=1; \
 	done; exit $$status
 

@@ -216,13 +216,14 @@ bool cd_emu_table_built(const char *name)
     return false;
 }
 
-bool cd_emu_registered(const uint8_t *code, unsigned len)
+int cd_emu_implements(const uint8_t *code, unsigned len)
 {
     struct x86_insn in;
     if (!x86_decode)
-        return true;
-    /* Index 0 is the #UD entry: valid, but no family registers it. */
-    return x86_decode(code, len, 1, &in) <= 0 || in.op != 0;
+        return 1;
+    if (x86_decode(code, len, 1, &in) <= 0)
+        return -1;
+    return in.op != 0; /* index 0 is the #UD entry: no family registers it */
 }
 
 /* ---- coverage: which dispatch entries the samples reach ------------------ */

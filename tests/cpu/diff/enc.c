@@ -349,6 +349,9 @@ void cd_req_mem(struct cd_gen *g, uint64_t addr, const void *bytes, unsigned len
 
 void cd_req_xmm(struct cd_gen *g, unsigned reg, const uint8_t bytes[16])
 {
+    /* In a sequence, half of the time what earlier units computed flows on. */
+    if (g->unit > 0 && cd_chance(g->r, 1, 2))
+        return;
     for (unsigned i = 0; i < g->nreq; i++)
         if (g->req[i].kind == CD_REQ_XMM && g->req[i].reg == reg)
             return; /* the first value stands */

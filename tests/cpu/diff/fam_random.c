@@ -58,38 +58,38 @@ static bool category_ok(ZydisInstructionCategory c)
     }
 }
 
-/* The x87/MMX/SSE extensions (fprandom). */
-static bool fp_isa_ok(const ZydisDecodedInstruction *in)
+/* The feature an x87/MMX/SSE instruction needs (fprandom): CD_FEAT_NONE
+ * for the baseline, -1 for an extension the emulated CPU lacks. */
+static int fp_feature(const ZydisDecodedInstruction *in)
 {
     switch (in->meta.isa_ext) {
     case ZYDIS_ISA_EXT_X87:
     case ZYDIS_ISA_EXT_MMX:
     case ZYDIS_ISA_EXT_SSE:
     case ZYDIS_ISA_EXT_SSE2:
-        return true;
+        return CD_FEAT_NONE;
     case ZYDIS_ISA_EXT_SSE3:
-        return cd_feature_ok(CD_FEAT_SSE3);
+        return CD_FEAT_SSE3;
     case ZYDIS_ISA_EXT_SSSE3:
-        return cd_feature_ok(CD_FEAT_SSSE3);
+        return CD_FEAT_SSSE3;
     case ZYDIS_ISA_EXT_SSE4:
-        return cd_feature_ok(in->meta.isa_set == ZYDIS_ISA_SET_SSE42 ? CD_FEAT_SSE42
-                                                                     : CD_FEAT_SSE41);
+        return in->meta.isa_set == ZYDIS_ISA_SET_SSE42 ? CD_FEAT_SSE42 : CD_FEAT_SSE41;
     case ZYDIS_ISA_EXT_SSE4A:
-        return cd_feature_ok(CD_FEAT_SSE4A);
+        return CD_FEAT_SSE4A;
     case ZYDIS_ISA_EXT_AES:
-        return cd_feature_ok(CD_FEAT_AES);
+        return CD_FEAT_AES;
     case ZYDIS_ISA_EXT_PCLMULQDQ:
-        return cd_feature_ok(CD_FEAT_PCLMUL);
+        return CD_FEAT_PCLMUL;
     default:
-        return false;
+        return -1;
     }
 }
 
 /* Is the instruction's ISA one the emulated CPU implements? */
 static bool isa_ok(const ZydisDecodedInstruction *in, bool fp)
 {
-    if (fp && fp_isa_ok(in))
-        return true;
+    if (fp && fp_feature(in) >= 0)
+        return cd_feature_ok((enum cd_feature)fp_feature(in));
     switch (in->meta.isa_set) {
     case ZYDIS_ISA_SET_POPCNT:
         return cd_feature_ok(CD_FEAT_POPCNT);
@@ -337,9 +337,9 @@ static void random_fp_bytes(struct cd_rng *r, uint8_t *b, unsigned *len, unsigne
 {
     static const uint8_t pfx[] = {0x66, 0x66, 0x66, 0xf2, 0xf2, 0xf3, 0xf3,
                                   0x67, 0xf0, 0x2e, 0x3e, 0x26, 0x36};
-    static const uint8_t sse[] = {
-        0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d,
-        0x2e, 0x2f, 0xae, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0x77, 0x78, 0x79, 0x7c, 0x7d};
+    static const uint8_t sse[] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x28,
+                                  0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0xae, 0xc2,
+                                  0xc3, 0xc4, 0xc5, 0xc6, 0x77, 0x78, 0x79, 0x7c, 0x7d};
     unsigned n = 0;
     unsigned np = cd_chance(r, 1, 3) ? 0 : cd_chance(r, 2, 3) ? 1 : 2 + cd_below(r, 2);
     for (unsigned i = 0; i < np; i++)
@@ -357,15 +357,14 @@ static void random_fp_bytes(struct cd_rng *r, uint8_t *b, unsigned *len, unsigne
                      : k < sizeof(sse) + 0x50 ? (uint8_t)(0x50 + k - sizeof(sse))
                                               : (uint8_t)(0xd0 + k - sizeof(sse) - 0x50);
         } else { /* 0F 38 / 0F 3A: mostly opcodes that exist */
-            static const uint8_t m2[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-                                         0x09, 0x0a, 0x0b, 0x10, 0x14, 0x15, 0x17, 0x1c, 0x1d,
-                                         0x1e, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29,
-                                         0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37,
-                                         0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40,
-                                         0x41, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xf0, 0xf1};
-            static const uint8_t m3[] = {0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x14,
-                                         0x15, 0x16, 0x17, 0x20, 0x21, 0x22, 0x40, 0x41, 0x42,
-                                         0x44, 0x60, 0x61, 0x62, 0x63, 0xdf};
+            static const uint8_t m2[] = {
+                0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x14,
+                0x15, 0x17, 0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2a,
+                0x2b, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d,
+                0x3e, 0x3f, 0x40, 0x41, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xf0, 0xf1};
+            static const uint8_t m3[] = {0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+                                         0x14, 0x15, 0x16, 0x17, 0x20, 0x21, 0x22, 0x40,
+                                         0x41, 0x42, 0x44, 0x60, 0x61, 0x62, 0x63, 0xdf};
             b[n++] = pick == 6 ? 0x38 : 0x3a;
             if (cd_chance(r, 1, 4))
                 b[n++] = (uint8_t)cd_rand(r);
@@ -457,8 +456,11 @@ static void gen_random_any(struct cd_gen *g, bool fp)
         if (in.mnemonic == ZYDIS_MNEMONIC_ENTER)
             cd_fault_zone_below(g, gpr[R_RSP]);
         if (fp) {
+            int f = fp_feature(&in); /* -1: a base instruction */
+            g->unclaimed = f > 0 && !cd_feature_claimed((enum cd_feature)f);
             g->undef |= fpu_undef(&in);
             fp_image(g, &in, ops, gpr);
+            g->fz_fpu = in.mnemonic == ZYDIS_MNEMONIC_MASKMOVQ; /* see fam_sse_move.c */
         }
     } else if (simd || (fp && cd_chance(r, 2, 3))) {
         /* fprandom: invalid encodings would crowd out the valid ones, which

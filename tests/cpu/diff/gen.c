@@ -102,6 +102,11 @@ void cd_features_init(void)
         cd_feat_host[CD_FEAT_BMI1] = b >> 3 & 1;
 }
 
+bool cd_feature_claimed(enum cd_feature f)
+{
+    return f == CD_FEAT_NONE || cd_feat_emu[f];
+}
+
 bool cd_feature_ok(enum cd_feature f)
 {
     return f == CD_FEAT_NONE || ((cd_feat_emu[f] || cd_ignore_emu_cpuid) && cd_feat_host[f]);
@@ -315,15 +320,20 @@ static bool resolve_fixups(struct cd_sample *s, const struct cd_fixups *fx)
     return true;
 }
 
-/* Whether the emulator implements the instance in g (see cd_family). */
-static bool registered(const struct cd_gen *g)
+/* Whether the emulator implements the instance in g: while a family's
+ * tables are only partly linked, an encoding its decoder rejects is left
+ * to the comparison; for a feature its CPUID does not claim, it is not. */
+static bool implemented(const struct cd_gen *g, bool partial)
 {
     uint8_t buf[32];
     struct cd_fixups fx = {.n = 0};
-    if (g->raw_len)
-        return cd_emu_registered(g->raw, g->raw_len);
-    unsigned len = cd_encode(&g->e, CD_ENTRY, buf, &fx, 0);
-    return !len || cd_emu_registered(buf, len);
+    unsigned len = g->raw_len;
+    if (len)
+        memcpy(buf, g->raw, len);
+    else if (!(len = cd_encode(&g->e, CD_ENTRY, buf, &fx, 0)))
+        return true;
+    int k = cd_emu_implements(buf, len);
+    return k > 0 || (k < 0 && partial && !g->unclaimed);
 }
 
 /* One instance of a template fit for unit k, in g. */
@@ -347,12 +357,13 @@ static bool gen_unit(const struct cd_family *f, struct cd_rng *r, unsigned k, un
         g->reads = t->reads;
         g->tgt_unit = -1;
         g->fetch_cut = -1;
+        g->unclaimed = !cd_feature_claimed(t->feature);
         t->gen(g, t);
         if (g->reject || (g->reads & u_in))
             continue;
         if (k > 0 && (g->mlen > 64 || g->raw_len))
             continue;
-        if (partial && !registered(g))
+        if ((partial || g->unclaimed) && !implemented(g, partial))
             continue;
         return true;
     }

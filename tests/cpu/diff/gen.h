@@ -48,7 +48,8 @@ struct cd_enc {
 };
 
 /* XMM: 16 bytes at mbuf[at] for register reg; later units of a sequence
- * load it from the data area with MOVDQU. MM: value for mmN (the
+ * load it from the data area with MOVDQU (or, half of the time, keep what
+ * earlier units computed). MM: value for mmN (the
  * significand of physical register N); an MMX load would change the x87
  * state, so later units drop it (the register keeps a random value). */
 enum cd_req_kind { CD_REQ_REG, CD_REQ_MEM, CD_REQ_XMM, CD_REQ_MM };
@@ -80,6 +81,9 @@ struct cd_gen {
     bool byteop;                    /* the operand size is 8 bits */
     bool legacy8;                   /* byte operands without REX: AH-BH usable, r8-r15 not */
     bool reject;                    /* this instance cannot be built: try another */
+    /* It needs a CPUID feature the emulator does not advertise
+     * (--all-features): it runs only if the emulator implements it. */
+    bool unclaimed;
     uint64_t pad;
     uint64_t fz_lo, fz_hi; /* see cd_unit (addresses here) */
     bool fz_fpu;

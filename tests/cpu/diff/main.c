@@ -425,8 +425,8 @@ static const char *corrupt(const struct cd_sample *s, struct cd_outcome *o, unsi
         fx->st[(p - CD_FSW_TOP(fx->fsw)) & 7][k / 80 % 10] ^= 0x20;
         return "x87 register";
     }
-    case 8: { /* a compared FSW bit (TOP, ES, the flags: always compared) */
-        static const uint16_t bits[] = {1u << 11, CD_FSW_ES, 1, 1u << 5};
+    case 8: { /* an FSW bit always compared (ES, the exception flags) */
+        static const uint16_t bits[] = {CD_FSW_ES, 1, 1u << 2, 1u << 5};
         fx->fsw ^= bits[k / 10 % 4];
         return "fsw";
     }
