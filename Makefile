@@ -63,6 +63,9 @@ include tests/guests/guests.mk
 TEST_EXTRA :=
 -include $(sort $(filter-out tests/guests/guests.mk,$(wildcard tests/*/*.mk tests/*/*/*.mk)))
 
+# Benchmarks (never pass/fail tests): make bench-user
+include bench/bench.mk
+
 test-build: $(XUNI) $(UNIT_BINS) guests $(TEST_EXTRA)
 
 # Both builds, then one summary line "N passed, N failed".

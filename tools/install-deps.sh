@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what building and testing xuni needs on Debian 12. Idempotent.
 set -e
-PACKAGES="build-essential binutils libcmocka-dev libzydis-dev"
+PACKAGES="build-essential binutils libcmocka-dev libzydis-dev busybox-static"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,7 +64,10 @@ void user_sig_catch(int sig, siginfo_t *si, void *uc)
     struct user_proc *p = user_self;
     if (!p || sig < 1 || sig > USER_NSIG)
         return;
-    p->sig.info[sig] = *si;
+    if (sig >= USER_SIGRTMIN && p->sig.rtq_len < USER_RTQ_MAX)
+        p->sig.rtq[p->sig.rtq_len++] = *si;
+    else
+        p->sig.info[sig] = *si;
     __atomic_fetch_or(&p->sig.pending, USER_SIGBIT(sig), __ATOMIC_SEQ_CST);
     if (!(p->sig.blocked & USER_SIGBIT(sig))) {
         p->sig.deliverable = 1;
@@ -294,6 +298,39 @@ static int pick_signal(uint64_t ready)
     return __builtin_ctzll(sync ? sync : ready) + 1;
 }
 
+/* Take the next instance of sig: real-time signals from the queue (the bit
+ * stays pending while more instances wait), others from info[]. The host
+ * handler appends to the queue, so it is held off meanwhile. */
+static siginfo_t take_signal(struct user_proc *p, int sig)
+{
+    if (sig < USER_SIGRTMIN) {
+        __atomic_fetch_and(&p->sig.pending, ~USER_SIGBIT(sig), __ATOMIC_SEQ_CST);
+        return p->sig.info[sig];
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    siginfo_t info = p->sig.info[sig]; /* if the queue overflowed */
+    bool more = false, found = false;
+    for (unsigned i = 0; i < p->sig.rtq_len; i++) {
+        if (p->sig.rtq[i].si_signo != sig)
+            continue;
+        if (found) {
+            more = true;
+            break;
+        }
+        found = true;
+        info = p->sig.rtq[i];
+        memmove(&p->sig.rtq[i], &p->sig.rtq[i + 1], (p->sig.rtq_len - i - 1) * sizeof(info));
+        p->sig.rtq_len--;
+        i--;
+    }
+    if (!more)
+        __atomic_fetch_and(&p->sig.pending, ~USER_SIGBIT(sig), __ATOMIC_SEQ_CST);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return info;
+}
+
 void user_sig_deliver(struct user_proc *p)
 {
     bool consumed = false;
@@ -302,8 +339,7 @@ void user_sig_deliver(struct user_proc *p)
         if (!ready)
             break;
         int sig = pick_signal(ready);
-        __atomic_fetch_and(&p->sig.pending, ~USER_SIGBIT(sig), __ATOMIC_SEQ_CST);
-        siginfo_t info = p->sig.info[sig];
+        siginfo_t info = take_signal(p, sig);
         const struct user_ksigaction *act = &p->sig.act[sig];
         consumed = true;
         if (act->handler == (uint64_t)(uintptr_t)SIG_IGN)

@@ -80,6 +80,9 @@ struct user_ksigaction {
     uint64_t mask;
 };
 
+#define USER_SIGRTMIN 32 /* the kernel's, not glibc's */
+#define USER_RTQ_MAX  64
+
 struct user_sig {
     struct user_ksigaction act[USER_NSIG + 1];
     uint64_t blocked;    /* the guest's mask */
@@ -87,6 +90,10 @@ struct user_sig {
     bool restore_mask;
     uint64_t pending; /* caught, not delivered yet (host handlers set bits atomically) */
     siginfo_t info[USER_NSIG + 1];
+    /* Real-time signals queue (the kernel keeps every instance, in order):
+     * the instances caught and not delivered yet, oldest first. */
+    siginfo_t rtq[USER_RTQ_MAX];
+    unsigned rtq_len;
     /* Set while a pending signal is not blocked: interruptible host calls
      * give up (syscall.c). Host handlers set it; the run loop clears it. */
     volatile int deliverable;

@@ -59,7 +59,9 @@ static void div_operands(struct cd_rng *r, unsigned bits, bool sgn, uint64_t *hi
         }
     } else { /* a quotient that fits: q * d + rem */
         if (!*d)
-            *d = 1 + cd_below(r, 1000);
+            *d = (1 + cd_below(r, 1000)) & m; /* masked: 256 is 0 for an 8-bit divisor */
+        if (!*d)
+            *d = 1;
         uint64_t q = cd_value(r) & m;
         if (sgn) {
             __int128 sd = (__int128)((int64_t)(*d << (64 - bits)) >> (64 - bits));

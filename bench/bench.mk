@@ -1,0 +1,20 @@
+# Benchmarks (never pass/fail tests): ratios against native runs and peers.
+#   make bench-user    busybox sha256sum and gzip -9, and a compiled kernel,
+#                      natively, under `xuni user` and under qemu-x86_64
+#                      (BENCH_SCALE=F scales the work, BENCH_RUNS=N the runs)
+# Run it on the release build (the default MODE).
+BENCH_USER_DIR := $(BUILD)/bench/user
+
+$(BENCH_USER_DIR)/kernel: bench/user/kernel.c bench/bench.mk
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+# The deterministic input generator of the busybox tests.
+$(BENCH_USER_DIR)/bbgen: tests/user/busybox/bbgen.c bench/bench.mk
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+bench-user: $(XUNI) $(BENCH_USER_DIR)/kernel $(BENCH_USER_DIR)/bbgen
+	bench/user/bench-user.sh $(XUNI) $(BENCH_USER_DIR)
+
+.PHONY: bench-user
