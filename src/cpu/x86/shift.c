@@ -31,6 +31,26 @@ SHIFT_INLINE uint64_t shr_safe(uint64_t v, unsigned n)
     return n >= 64 ? 0 : v >> n;
 }
 
+/* The r/m operand of a read-modify-write: load it (ea gets its address)... */
+static inline uint64_t rmw_load(struct x86_cpu *cpu, const struct x86_insn *in, unsigned osz,
+                                bool mem, uint64_t *ea)
+{
+    if (!mem)
+        return x86_reg_read(cpu, in->rm, osz);
+    *ea = x86_ea(cpu, in);
+    return x86_load(cpu, *ea, osz);
+}
+
+/* ...and store the result back. */
+static inline void rmw_store(struct x86_cpu *cpu, const struct x86_insn *in, unsigned osz, bool mem,
+                             uint64_t ea, uint64_t v)
+{
+    if (mem)
+        x86_store(cpu, ea, osz, v);
+    else
+        x86_reg_write(cpu, in->rm, osz, v);
+}
+
 SHIFT_INLINE unsigned shift_count(unsigned count, unsigned osz)
 {
     return count & (osz == 3 ? 63 : 31);
@@ -99,19 +119,11 @@ SHIFT_INLINE void shift_apply(struct x86_cpu *cpu, const struct x86_insn *in, en
     bool mem = in->flags & X86_I_MEM;
     uint32_t kind;
 
-    if (mem) {
-        ea = x86_ea(cpu, in);
-        a = x86_load(cpu, ea, osz);
-    } else {
-        a = x86_reg_read(cpu, in->rm, osz);
-    }
+    a = rmw_load(cpu, in, osz, mem, &ea);
     if (c == 0) {
         /* Still a read-modify-write: the operand is written back (a
          * read-only page faults, as on the host). */
-        if (mem)
-            x86_store(cpu, ea, osz, a);
-        else
-            x86_reg_write(cpu, in->rm, osz, a);
+        rmw_store(cpu, in, osz, mem, ea, a);
         return;
     }
     switch (op) {
@@ -133,10 +145,7 @@ SHIFT_INLINE void shift_apply(struct x86_cpu *cpu, const struct x86_insn *in, en
         kind = X86_CC_KIND_FLAGS;
         break;
     }
-    if (mem)
-        x86_store(cpu, ea, osz, r);
-    else
-        x86_reg_write(cpu, in->rm, osz, r);
+    rmw_store(cpu, in, osz, mem, ea, r);
     if (kind == X86_CC_KIND_FLAGS)
         rotate_flags(cpu, cf, of);
     else
@@ -174,19 +183,11 @@ SHIFT_INLINE void shift_double(struct x86_cpu *cpu, const struct x86_insn *in, b
     uint64_t b = x86_reg_read(cpu, in->reg, osz);
     bool mem = in->flags & X86_I_MEM;
 
-    if (mem) {
-        ea = x86_ea(cpu, in);
-        a = x86_load(cpu, ea, osz);
-    } else {
-        a = x86_reg_read(cpu, in->rm, osz);
-    }
+    a = rmw_load(cpu, in, osz, mem, &ea);
     if (c == 0) {
         /* Still a read-modify-write: the operand is written back (a
          * read-only page faults, as on the host). */
-        if (mem)
-            x86_store(cpu, ea, osz, a);
-        else
-            x86_reg_write(cpu, in->rm, osz, a);
+        rmw_store(cpu, in, osz, mem, ea, a);
         return;
     }
     if (c <= w) {
@@ -200,10 +201,7 @@ SHIFT_INLINE void shift_double(struct x86_cpu *cpu, const struct x86_insn *in, b
     } else {
         r = ((b << 32 | b << 16 | a) >> c) & m; /* src:src:dest */
     }
-    if (mem)
-        x86_store(cpu, ea, osz, r);
-    else
-        x86_reg_write(cpu, in->rm, osz, r);
+    rmw_store(cpu, in, osz, mem, ea, r);
     if (!left) {
         x86_set_cc(cpu, X86_CC(X86_CC_KIND_SHR, osz), r, a, c);
     } else if (c < w) {
