@@ -10,6 +10,7 @@
 #include "boot/linux.h"
 #include "boot/multiboot.h"
 #include "util/log.h"
+#include "util/bytes.h"
 
 #define BOOT_FILE_MAX (1ULL << 32) /* nothing we load is larger than 4 GiB */
 
@@ -70,18 +71,11 @@ void boot_file_free(struct boot_file *f)
     f->size = 0;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 enum kernel_format boot_detect_format(const uint8_t *data, size_t size)
 {
     /* The Linux setup header is the most specific signature; check it first
      * (a bzImage never carries a multiboot header). */
-    if (size >= 0x210 && rd32(data + 0x202) == 0x53726448 /* "HdrS" */)
+    if (size >= 0x210 && get_le32(data + 0x202) == 0x53726448 /* "HdrS" */)
         return KERNEL_BZIMAGE;
     struct multiboot_header mb;
     if (multiboot_find_header(data, size, &mb) >= 0)

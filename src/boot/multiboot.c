@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/bytes.h"
 #include "vm/e820.h"
 #include "vm/layout.h"
 
@@ -53,13 +54,6 @@ struct mb_extent {
     uint64_t lo, hi;
 };
 
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
     return (v + a - 1) & ~(a - 1);
@@ -69,9 +63,9 @@ long multiboot_find_header(const uint8_t *data, size_t size, struct multiboot_he
 {
     size_t limit = size < MULTIBOOT_SEARCH ? size : MULTIBOOT_SEARCH;
     for (size_t off = 0; off + 12 <= limit; off += 4) {
-        if (rd32(data + off) != MULTIBOOT_HEADER_MAGIC)
+        if (get_le32(data + off) != MULTIBOOT_HEADER_MAGIC)
             continue;
-        uint32_t flags = rd32(data + off + 4), sum = rd32(data + off + 8);
+        uint32_t flags = get_le32(data + off + 4), sum = get_le32(data + off + 8);
         if (MULTIBOOT_HEADER_MAGIC + flags + sum != 0)
             continue;
         memset(hdr, 0, sizeof(*hdr));

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "cpu/x86/decode_tables.h"
+#include "util/bytes.h"
 
 #define X86_MAX_LEN 15
 
@@ -56,27 +57,6 @@ static const uint32_t *const fmt_maps[X86_NMAPS] = {
         if (__builtin_expect(i + (k) > n, 0))                                                      \
             return i + (k) > X86_MAX_LEN ? -X86_EXC_GP : X86_DECODE_MORE;                          \
     } while (0)
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 /* 16-bit addressing (67 outside 64-bit mode): rm picks base and index. */
 static const uint8_t modrm16_base[8] = {X86_RBX, X86_RBX, X86_RBP, X86_RBP,
@@ -131,9 +111,9 @@ static inline int decode_mem(const uint8_t *b, unsigned i, unsigned n, unsigned 
     if (dispsz == 1)
         in->disp = (int8_t)b[i];
     else if (dispsz == 2)
-        in->disp = (int16_t)rd16(b + i);
+        in->disp = (int16_t)get_le16(b + i);
     else if (dispsz == 4)
-        in->disp = (int32_t)rd32(b + i);
+        in->disp = (int32_t)get_le32(b + i);
     return (int)(i + dispsz);
 }
 
@@ -351,47 +331,47 @@ int x86_decode(const uint8_t *b, unsigned avail, int mode64, struct x86_insn *in
         break;
     case X86_IMM_IW:
         NEED(2);
-        in->imm = rd16(b + i);
+        in->imm = get_le16(b + i);
         i += 2;
         break;
     case X86_IMM_IZ:
         if (osz == 1) {
             NEED(2);
-            in->imm = rd16(b + i);
+            in->imm = get_le16(b + i);
             i += 2;
         } else {
             NEED(4);
-            in->imm = osz == 3 ? (int64_t)(int32_t)rd32(b + i) : (int64_t)rd32(b + i);
+            in->imm = osz == 3 ? (int64_t)(int32_t)get_le32(b + i) : (int64_t)get_le32(b + i);
             i += 4;
         }
         break;
     case X86_IMM_IV:
         if (osz == 3) {
             NEED(8);
-            in->imm = (int64_t)rd64(b + i);
+            in->imm = (int64_t)get_le64(b + i);
             i += 8;
         } else if (osz == 1) {
             NEED(2);
-            in->imm = rd16(b + i);
+            in->imm = get_le16(b + i);
             i += 2;
         } else {
             NEED(4);
-            in->imm = rd32(b + i);
+            in->imm = get_le32(b + i);
             i += 4;
         }
         break;
     case X86_IMM_MOFFS:
         if (in->asz == 3) {
             NEED(8);
-            in->imm = (int64_t)rd64(b + i);
+            in->imm = (int64_t)get_le64(b + i);
             i += 8;
         } else if (in->asz == 2) {
             NEED(4);
-            in->imm = rd32(b + i);
+            in->imm = get_le32(b + i);
             i += 4;
         } else {
             NEED(2);
-            in->imm = rd16(b + i);
+            in->imm = get_le16(b + i);
             i += 2;
         }
         break;
@@ -402,25 +382,25 @@ int x86_decode(const uint8_t *b, unsigned avail, int mode64, struct x86_insn *in
     case X86_IMM_JZ:
         if (osz == 1) {
             NEED(2);
-            in->imm = (int16_t)rd16(b + i);
+            in->imm = (int16_t)get_le16(b + i);
             i += 2;
         } else {
             NEED(4);
-            in->imm = (int32_t)rd32(b + i);
+            in->imm = (int32_t)get_le32(b + i);
             i += 4;
         }
         break;
     case X86_IMM_IWIB:
         NEED(3);
-        in->imm = rd16(b + i);
+        in->imm = get_le16(b + i);
         in->imm2 = b[i + 2];
         i += 3;
         break;
     case X86_IMM_AP: {
         unsigned off = osz == 1 ? 2 : 4;
         NEED(off + 2);
-        uint64_t o = off == 2 ? rd16(b + i) : rd32(b + i);
-        in->imm = (int64_t)(o | (uint64_t)rd16(b + i + off) << 32);
+        uint64_t o = off == 2 ? get_le16(b + i) : get_le32(b + i);
+        in->imm = (int64_t)(o | (uint64_t)get_le16(b + i + off) << 32);
         i += off + 2;
         break;
     }

@@ -24,82 +24,46 @@
 #include <string.h>
 
 #include "cpu/x86/x87.h"
-
-static inline void put16(uint8_t *p, unsigned v)
-{
-    uint16_t x = (uint16_t)v;
-    memcpy(p, &x, 2);
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
-static inline uint16_t get16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
+#include "util/bytes.h"
 
 void x87_env_store(const struct x86_cpu *cpu, uint8_t *p, bool w16)
 {
     const struct x86_fpu *f = &cpu->fpu;
     uint16_t ftw = x87_full_tags(cpu);
     if (w16) {
-        put16(p, f->fcw);
-        put16(p + 2, x87_fsw(cpu));
-        put16(p + 4, ftw);
-        put16(p + 6, (unsigned)f->fip);
-        put16(p + 8, x87_ptr_sel(f->fip));
-        put16(p + 10, (unsigned)f->fdp);
-        put16(p + 12, x87_ptr_sel(f->fdp));
+        put_le16(p, f->fcw);
+        put_le16(p + 2, x87_fsw(cpu));
+        put_le16(p + 4, ftw);
+        put_le16(p + 6, (unsigned)f->fip);
+        put_le16(p + 8, x87_ptr_sel(f->fip));
+        put_le16(p + 10, (unsigned)f->fdp);
+        put_le16(p + 12, x87_ptr_sel(f->fdp));
         return;
     }
-    put32(p, 0xffff0000u | f->fcw);
-    put32(p + 4, 0xffff0000u | x87_fsw(cpu));
-    put32(p + 8, 0xffff0000u | ftw);
-    put32(p + 12, (uint32_t)f->fip);
-    put32(p + 16, x87_ptr_sel(f->fip) | (uint32_t)(f->fop & 0x7ff) << 16);
-    put32(p + 20, (uint32_t)f->fdp);
-    put32(p + 24, 0xffff0000u | x87_ptr_sel(f->fdp));
+    put_le32(p, 0xffff0000u | f->fcw);
+    put_le32(p + 4, 0xffff0000u | x87_fsw(cpu));
+    put_le32(p + 8, 0xffff0000u | ftw);
+    put_le32(p + 12, (uint32_t)f->fip);
+    put_le32(p + 16, x87_ptr_sel(f->fip) | (uint32_t)(f->fop & 0x7ff) << 16);
+    put_le32(p + 20, (uint32_t)f->fdp);
+    put_le32(p + 24, 0xffff0000u | x87_ptr_sel(f->fdp));
 }
 
 void x87_env_load(struct x86_cpu *cpu, const uint8_t *p, bool w16)
 {
     struct x86_fpu *f = &cpu->fpu;
     unsigned step = w16 ? 2 : 4;
-    x87_set_fcw(cpu, get16(p));
-    x87_set_fsw(cpu, get16(p + step));
-    f->ftw = x87_abridge(get16(p + 2 * step));
+    x87_set_fcw(cpu, get_le16(p));
+    x87_set_fsw(cpu, get_le16(p + step));
+    f->ftw = x87_abridge(get_le16(p + 2 * step));
     if (w16) {
-        f->fip = x87_ptr_pack(get16(p + 8), get16(p + 6));
+        f->fip = x87_ptr_pack(get_le16(p + 8), get_le16(p + 6));
         f->fop = 0;
-        f->fdp = x87_ptr_pack(get16(p + 12), get16(p + 10));
+        f->fdp = x87_ptr_pack(get_le16(p + 12), get_le16(p + 10));
     } else {
-        f->fip = x87_ptr_pack(get16(p + 16), get32(p + 12));
-        f->fop = get16(p + 18) & 0x7ff;
-        f->fdp = x87_ptr_pack(get16(p + 24), get32(p + 20));
+        f->fip = x87_ptr_pack(get_le16(p + 16), get_le32(p + 12));
+        f->fop = get_le16(p + 18) & 0x7ff;
+        f->fdp = x87_ptr_pack(get_le16(p + 24), get_le32(p + 20));
     }
     x87_update_es(cpu);
 }
@@ -128,7 +92,7 @@ uint32_t x87_mxcsr_mask(void)
     if (!m) {
         uint8_t img[512] __attribute__((aligned(16)));
         __asm__ volatile("fxsave %0" : "=m"(img));
-        m = get32(img + 28);
+        m = get_le32(img + 28);
         if (!m)
             m = 0xffbf; /* the SDM: a zero mask means the default one */
         __atomic_store_n(&mask, m, __ATOMIC_RELAXED);
@@ -139,25 +103,25 @@ uint32_t x87_mxcsr_mask(void)
 void x87_fxsave_image(const struct x86_cpu *cpu, uint8_t *img, bool w64)
 {
     const struct x86_fpu *f = &cpu->fpu;
-    put16(img, f->fcw);
-    put16(img + 2, x87_fsw(cpu));
+    put_le16(img, f->fcw);
+    put_le16(img + 2, x87_fsw(cpu));
     img[4] = f->ftw;
     img[5] = 0;
     memset(img + 6, 0, 18);
     if (f->fsw & X87_FSW_ES) {
-        put16(img + 6, f->fop & 0x7ff);
+        put_le16(img + 6, f->fop & 0x7ff);
         if (w64) {
-            put64(img + 8, x87_ptr_off(f->fip));
-            put64(img + 16, x87_ptr_off(f->fdp));
+            put_le64(img + 8, x87_ptr_off(f->fip));
+            put_le64(img + 16, x87_ptr_off(f->fdp));
         } else {
-            put32(img + 8, (uint32_t)f->fip);
-            put16(img + 12, x87_ptr_sel(f->fip));
-            put32(img + 16, (uint32_t)f->fdp);
-            put16(img + 20, x87_ptr_sel(f->fdp));
+            put_le32(img + 8, (uint32_t)f->fip);
+            put_le16(img + 12, x87_ptr_sel(f->fip));
+            put_le32(img + 16, (uint32_t)f->fdp);
+            put_le16(img + 20, x87_ptr_sel(f->fdp));
         }
     }
-    put32(img + 24, cpu->mxcsr);
-    put32(img + 28, x87_mxcsr_mask());
+    put_le32(img + 24, cpu->mxcsr);
+    put_le32(img + 28, x87_mxcsr_mask());
     for (unsigned i = 0; i < 8; i++) {
         uint8_t *slot = img + 32 + 16 * i;
         memcpy(slot, &f->st[(f->top + i) & 7], 10);
@@ -169,19 +133,19 @@ void x87_fxsave_image(const struct x86_cpu *cpu, uint8_t *img, bool w64)
 bool x87_fxrstor_image(struct x86_cpu *cpu, const uint8_t *img, bool w64)
 {
     struct x86_fpu *f = &cpu->fpu;
-    uint32_t mxcsr = get32(img + 24);
+    uint32_t mxcsr = get_le32(img + 24);
     if (mxcsr & ~x87_mxcsr_mask())
         return false;
-    x87_set_fcw(cpu, get16(img));
-    x87_set_fsw(cpu, get16(img + 2));
+    x87_set_fcw(cpu, get_le16(img));
+    x87_set_fsw(cpu, get_le16(img + 2));
     f->ftw = img[4];
-    f->fop = get16(img + 6) & 0x7ff;
+    f->fop = get_le16(img + 6) & 0x7ff;
     if (w64) {
-        f->fip = x87_ptr_pack(0, get64(img + 8));
-        f->fdp = x87_ptr_pack(0, get64(img + 16));
+        f->fip = x87_ptr_pack(0, get_le64(img + 8));
+        f->fdp = x87_ptr_pack(0, get_le64(img + 16));
     } else {
-        f->fip = x87_ptr_pack(get16(img + 12), get32(img + 8));
-        f->fdp = x87_ptr_pack(get16(img + 20), get32(img + 16));
+        f->fip = x87_ptr_pack(get_le16(img + 12), get_le32(img + 8));
+        f->fdp = x87_ptr_pack(get_le16(img + 20), get_le32(img + 16));
     }
     for (unsigned i = 0; i < 8; i++)
         memcpy(&f->st[(f->top + i) & 7], img + 32 + 16 * i, 10);
