@@ -91,6 +91,8 @@ static int user_run(struct user_proc *p)
             break;
         case X86_EXIT_BUDGET:
         case X86_EXIT_STOP:
+        case X86_EXIT_SHUTDOWN: /* system mode only */
+        case X86_EXIT_INTERNAL:
             break;
         }
         if (!p->exited)

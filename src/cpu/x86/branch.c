@@ -1,5 +1,5 @@
-/* Control flow: JMP, Jcc, CALL, RET, LOOP/LOOPcc, JrCXZ, far JMP/CALL
- * (not supported yet), INT3, INT1, INT n, INTO, UD0/UD1/UD2.
+/* Near control flow: JMP, Jcc, CALL, RET, LOOP/LOOPcc, JrCXZ, UD0/UD1/UD2
+ * (far transfers and software interrupts: far.c).
  *
  * When an op runs, cpu->rip is already the next instruction, so relative
  * targets are rip + imm and CALL pushes rip. A target that is not
@@ -15,9 +15,11 @@
 #include "cpu/x86/operand.h"
 #include "cpu/x86/stack.h"
 
+/* The decoder already applied the default-64 rule: in 64-bit mode osz is 3
+ * (or 1 with 66 on AMD); elsewhere 1 or 2 by the code segment and 66. */
 static inline unsigned near_osz(const struct x86_insn *in)
 {
-    return in->osz == 1 ? 1 : 3;
+    return in->osz;
 }
 
 /* The target after the operand-size rule, or #GP(0) if it is not canonical. */
@@ -25,6 +27,8 @@ static uint64_t checked_target(struct x86_cpu *cpu, const struct x86_insn *in, u
 {
     if (in->osz == 1)
         return t & 0xffff;
+    if (in->osz == 2)
+        return (uint32_t)t;
     if (!x86_canonical(t))
         x86_raise(cpu, X86_EXC_GP, 0);
     return t;
@@ -59,7 +63,7 @@ static void call_to(struct x86_cpu *cpu, const struct x86_insn *in, uint64_t tar
 {
     target = checked_target(cpu, in, target);
     unsigned osz = near_osz(in);
-    cpu->gpr[X86_RSP] = x86_stack_store(cpu, osz, cpu->rip);
+    x86_sp_set(cpu, x86_stack_store(cpu, osz, cpu->rip));
     x86_jump(cpu, target);
 }
 
@@ -81,7 +85,7 @@ static void op_ret(struct x86_cpu *cpu, const struct x86_insn *in)
     unsigned osz = near_osz(in);
     uint64_t t = checked_target(cpu, in, x86_stack_peek(cpu, osz, 0));
     uint64_t release = in->opcode == 0xc2 ? (uint16_t)in->imm : 0;
-    cpu->gpr[X86_RSP] += (1u << osz) + release;
+    x86_sp_set(cpu, cpu->gpr[X86_RSP] + ((1u << osz) + release));
     x86_jump(cpu, t);
 }
 
@@ -114,50 +118,7 @@ static void op_jrcxz(struct x86_cpu *cpu, const struct x86_insn *in)
         branch_rel(cpu, in);
 }
 
-/* FF /3, FF /5 (memory only): a far pointer m16:16/32/64. Changing CS needs
- * descriptor loads (and compatibility mode), which the system-level work
- * brings; until then the pointer is read (so #PF comes first, as on
- * hardware) and the transfer fails as for an unusable selector. */
-static void op_far_rm(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-    if (!(in->flags & X86_I_MEM))
-        x86_raise_ud(cpu);
-    unsigned off_osz = in->osz == 1 ? 1 : in->osz;
-    uint64_t ea = x86_ea(cpu, in);
-    x86_touch_read(cpu, ea, (1u << off_osz) + 2, X86_SEG_NONE); /* a value unused is not loaded */
-    uint16_t sel = x86_load16(cpu, ea + (1u << off_osz));
-    x86_raise(cpu, X86_EXC_GP, sel & 0xfffc);
-}
-
-/* CC: a trap; the saved RIP is the instruction after INT3. */
-static void op_int3(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-    (void)in;
-    x86_raise_trap(cpu, X86_EXC_BP, 0);
-}
-
-/* F1 (INT1, ICEBP): a #DB trap, as a debugger's single step would be. */
-static void op_int1(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-    (void)in;
-    x86_raise_trap(cpu, X86_EXC_DB, 0);
-}
-
-/* CD ib. The CPU would consult the IDT; the IDT user programs run under is
- * Linux's, where only vectors 3 and 4 are gates user code may use (0x80
- * too with IA32 emulation, which the embedder can recognize from the
- * error code). Every other vector fails the gate's DPL check: #GP with the
- * IDT bit set and the vector as the selector index. The system-level work
- * replaces this with real IDT delivery. */
-static void op_int(struct x86_cpu *cpu, const struct x86_insn *in)
-{
-    unsigned vec = (uint8_t)in->imm;
-    if (vec == X86_EXC_BP || vec == X86_EXC_OF)
-        x86_raise_trap(cpu, vec, 0);
-    x86_raise(cpu, X86_EXC_GP, vec << 3 | 2);
-}
-
-/* INTO (invalid in 64-bit mode), UD0, UD1, UD2. */
+/* UD0, UD1, UD2. */
 static void op_ud(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     (void)in;
@@ -195,12 +156,6 @@ const struct x86_op_entry x86_ops_branch[] = {
     ROW(P, 0xe1, -1, op_loop, "loope"),
     ROW(P, 0xe2, -1, op_loop, "loop"),
     ROW(P, 0xe3, -1, op_jrcxz, "jrcxz"),
-    {P, 0xff, A, 3, X86_MOD_MEM, op_far_rm, "call far"},
-    {P, 0xff, A, 5, X86_MOD_MEM, op_far_rm, "jmp far"},
-    ROW(P, 0xcc, -1, op_int3, "int3"),
-    ROW(P, 0xcd, -1, op_int, "int"),
-    ROW(P, 0xf1, -1, op_int1, "int1"),
-    ROW(P, 0xce, -1, op_ud, "into"),
     ROW(F, 0x0b, -1, op_ud, "ud2"),
     ROW(F, 0xb9, -1, op_ud, "ud1"),
     ROW(F, 0xff, -1, op_ud, "ud0"),

@@ -43,17 +43,45 @@
 #include <stdint.h>
 
 enum x86_gpr {
-    X86_RAX, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI,
-    X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15,
+    X86_RAX,
+    X86_RCX,
+    X86_RDX,
+    X86_RBX,
+    X86_RSP,
+    X86_RBP,
+    X86_RSI,
+    X86_RDI,
+    X86_R8,
+    X86_R9,
+    X86_R10,
+    X86_R11,
+    X86_R12,
+    X86_R13,
+    X86_R14,
+    X86_R15,
 };
 
 enum x86_sreg { X86_ES, X86_CS, X86_SS, X86_DS, X86_FS, X86_GS, X86_SEG_NONE = 7 };
 
 enum x86_vector {
-    X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_NMI = 2, X86_EXC_BP = 3, X86_EXC_OF = 4,
-    X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7, X86_EXC_DF = 8, X86_EXC_TS = 10,
-    X86_EXC_NP = 11, X86_EXC_SS = 12, X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16,
-    X86_EXC_AC = 17, X86_EXC_MC = 18, X86_EXC_XM = 19,
+    X86_EXC_DE = 0,
+    X86_EXC_DB = 1,
+    X86_EXC_NMI = 2,
+    X86_EXC_BP = 3,
+    X86_EXC_OF = 4,
+    X86_EXC_BR = 5,
+    X86_EXC_UD = 6,
+    X86_EXC_NM = 7,
+    X86_EXC_DF = 8,
+    X86_EXC_TS = 10,
+    X86_EXC_NP = 11,
+    X86_EXC_SS = 12,
+    X86_EXC_GP = 13,
+    X86_EXC_PF = 14,
+    X86_EXC_MF = 16,
+    X86_EXC_AC = 17,
+    X86_EXC_MC = 18,
+    X86_EXC_XM = 19,
 };
 
 /* RFLAGS bits. */
@@ -72,10 +100,108 @@ enum x86_vector {
     (X86_FLAG_CF | X86_FLAG_PF | X86_FLAG_AF | X86_FLAG_ZF | X86_FLAG_SF | X86_FLAG_OF)
 
 struct x86_segment {
-    uint64_t base;
+    uint64_t base; /* effective base: 0 for CS DS ES SS in 64-bit mode */
     uint32_t limit;
     uint16_t selector;
-    uint16_t attr; /* descriptor bits 40-47 and 52-55 packed as type|s<<4|dpl<<5|p<<7|avl<<8|l<<9|db<<10|g<<11 */
+    uint16_t attr;  /* descriptor bits 40-47 and 52-55 packed as
+                       type|s<<4|dpl<<5|p<<7|avl<<8|l<<9|db<<10|g<<11 */
+    uint64_t dbase; /* the base the descriptor (or real-mode selector) gave */
+};
+
+/* struct x86_segment.attr bits. */
+#define X86_ATTR_TYPE(a) ((a)&15u)
+#define X86_ATTR_S       (1u << 4)
+#define X86_ATTR_DPL(a)  ((a) >> 5 & 3u)
+#define X86_ATTR_P       (1u << 7)
+#define X86_ATTR_L       (1u << 9)
+#define X86_ATTR_DB      (1u << 10)
+#define X86_ATTR_G       (1u << 11)
+
+/* A descriptor-table register (GDTR, IDTR) or a system segment register
+ * (LDTR, TR: selector and hidden descriptor in seg). */
+struct x86_dtr {
+    uint64_t base;
+    uint16_t limit;
+};
+
+/* How instructions are decoded: the default operand and address size of
+ * the code segment (values chosen so x86_decode's mode64 argument, 0 or 1,
+ * keeps meaning 32- or 64-bit). */
+enum x86_code_mode { X86_MODE32 = 0, X86_MODE64 = 1, X86_MODE16 = 2 };
+
+/* Control register and EFER bits the CPU acts on. */
+#define X86_CR0_PE         (1ull << 0)
+#define X86_CR0_MP         (1ull << 1)
+#define X86_CR0_EM         (1ull << 2)
+#define X86_CR0_TS         (1ull << 3)
+#define X86_CR0_ET         (1ull << 4)
+#define X86_CR0_NE         (1ull << 5)
+#define X86_CR0_WP         (1ull << 16)
+#define X86_CR0_AM         (1ull << 18)
+#define X86_CR0_NW         (1ull << 29)
+#define X86_CR0_CD         (1ull << 30)
+#define X86_CR0_PG         (1ull << 31)
+#define X86_CR4_VME        (1ull << 0)
+#define X86_CR4_PVI        (1ull << 1)
+#define X86_CR4_TSD        (1ull << 2)
+#define X86_CR4_DE         (1ull << 3)
+#define X86_CR4_PSE        (1ull << 4)
+#define X86_CR4_PAE        (1ull << 5)
+#define X86_CR4_MCE        (1ull << 6)
+#define X86_CR4_PGE        (1ull << 7)
+#define X86_CR4_PCE        (1ull << 8)
+#define X86_CR4_OSFXSR     (1ull << 9)
+#define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_CR4_UMIP       (1ull << 11)
+#define X86_EFER_SCE       (1ull << 0)
+#define X86_EFER_LME       (1ull << 8)
+#define X86_EFER_LMA       (1ull << 10)
+#define X86_EFER_NXE       (1ull << 11)
+#define X86_EFER_FFXSR     (1ull << 14)
+
+/* The embedder's side of a system-mode CPU (accel/emu): physical memory,
+ * devices, MSRs the CPU does not own, and the interrupt controller. All
+ * hooks run on the vCPU's thread, inside x86_run(). */
+struct x86_sys_ops {
+    /* Host address of guest-physical gpa if it is RAM (valid to the end of
+     * its 4 KiB page), else NULL (MMIO, or nothing there). */
+    void *(*ram_ptr)(void *ctx, uint64_t gpa);
+    uint64_t (*mmio_read)(void *ctx, uint64_t gpa, unsigned size);
+    void (*mmio_write)(void *ctx, uint64_t gpa, unsigned size, uint64_t value);
+    uint32_t (*pio_in)(void *ctx, uint16_t port, unsigned size);
+    void (*pio_out)(void *ctx, uint16_t port, unsigned size, uint32_t value);
+    /* MSRs the CPU does not keep itself (APIC, x2APIC, TSC deadline,
+     * paravirtual clocks): 0, or -1 for #GP. */
+    int (*rdmsr)(void *ctx, uint32_t msr, uint64_t *value);
+    int (*wrmsr)(void *ctx, uint32_t msr, uint64_t value);
+    /* The interrupt acknowledge cycle: the vector of the highest-priority
+     * pending external interrupt (now in service), or -1 if none. */
+    int (*intr_ack)(void *ctx);
+    /* CR8 is the local APIC's TPR[7:4]. */
+    uint64_t (*get_cr8)(void *ctx);
+    void (*set_cr8)(void *ctx, uint64_t value);
+    /* The guest TSC (rdtsc), a count that follows host time. */
+    uint64_t (*tsc)(void *ctx);
+};
+
+/* Software TLB (mmu.c): direct-mapped, one array per kind of access, one
+ * set per privilege (supervisor / user), so an entry's permission check
+ * holds for as long as it exists. */
+#define X86_TLB_BITS 8
+#define X86_TLB_SIZE (1u << X86_TLB_BITS)
+enum x86_access { X86_ACC_READ, X86_ACC_WRITE, X86_ACC_FETCH };
+
+struct x86_tlb_entry {
+    uint64_t tag;     /* linear page address; X86_TLB_INVALID when empty */
+    uintptr_t addend; /* host address = linear address + addend */
+    uint64_t phys;    /* guest-physical page | X86_TLB_GLOBAL | X86_TLB_LARGE */
+};
+#define X86_TLB_INVALID 1ull /* never equal to a page address */
+#define X86_TLB_GLOBAL  1ull
+#define X86_TLB_LARGE   2ull
+
+struct x86_tlb {
+    struct x86_tlb_entry e[3][X86_TLB_SIZE];
 };
 
 /* An SSE register. */
@@ -105,7 +231,7 @@ typedef union {
 } x86_fpreg;
 
 struct x86_fpu {
-    x86_fpreg st[8]; /* physical registers R0-R7; ST(i) is st[(top + i) & 7] */
+    x86_fpreg st[8];   /* physical registers R0-R7; ST(i) is st[(top + i) & 7] */
     uint16_t fcw, fsw; /* fsw's TOP field is kept in top */
     uint8_t ftw;       /* abridged tag word: bit i set = R(i) valid */
     uint8_t top;
@@ -118,8 +244,10 @@ enum x86_exit {
     X86_EXIT_EXCEPTION, /* cpu->exc holds it; rip points at the instruction */
     X86_EXIT_SYSCALL,   /* user mode: SYSCALL executed; rip is past it */
     X86_EXIT_HLT,
-    X86_EXIT_BUDGET,    /* max_insns executed */
-    X86_EXIT_STOP,      /* x86_request_stop() */
+    X86_EXIT_BUDGET,   /* max_insns executed */
+    X86_EXIT_STOP,     /* x86_request_stop() */
+    X86_EXIT_SHUTDOWN, /* system mode: triple fault (exc holds the last exception) */
+    X86_EXIT_INTERNAL, /* system mode: something the emulator cannot do (log says what) */
 };
 
 struct x86_exception {
@@ -127,6 +255,7 @@ struct x86_exception {
     bool has_error;
     uint32_t error;
     uint64_t addr; /* #PF: the faulting linear address (CR2) */
+    bool soft;     /* INT n / INT3 / INTO: the gate's DPL is checked */
 };
 
 struct x86_block_cache;
@@ -155,23 +284,86 @@ struct x86_cpu {
     uintptr_t mem_base;
     uint64_t mem_limit;
 
-    /* Mode and system state (the system-level issue fills these in). */
+    /* The software TLB set for the current privilege (mmu.c). */
+    struct x86_tlb *tlb;
+
+    /* Mode and system state. */
     uint8_t cpl;
-    bool long_mode, user_mode;
+    uint8_t code_mode; /* enum x86_code_mode, from CR0.PE, EFER.LMA, CS.L and CS.D */
+    bool long_mode;    /* EFER.LMA */
+    bool user_mode;    /* `xuni user`: the flat model, the embedder plays the kernel */
+    uint64_t sp_mask;  /* 0xffff, 0xffffffff or ~0: the stack pointer's width (SS.B, 64-bit) */
     uint64_t cr0, cr2, cr3, cr4, efer;
     uint64_t tsc_aux;
+    struct x86_dtr gdtr, idtr;
+    struct x86_segment ldtr, tr;
+    uint64_t dr[8];
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t pat, misc_enable, hwcr, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+    uint64_t tsc_offset;       /* guest TSC = embedder's tsc() + tsc_offset */
+    uint32_t apic_id, ncpus;   /* CPUID leaf 1 EBX (the embedder sets them) */
+    uint32_t tsc_khz, bus_khz; /* CPUID 0x40000010: TSC and APIC timer frequencies */
+
+    /* System mode: the embedder's hooks (NULL in user mode). */
+    const struct x86_sys_ops *sys;
+    void *sys_ctx;
+    struct x86_tlb tlbs[2];              /* [0] supervisor, [1] user (CPL 3) */
+    uint64_t tlb_large_lo, tlb_large_hi; /* linear range holding large-page entries */
+    uint64_t tlb_flushes;
+
+    /* Interrupts: irq_pending is set (from any thread, then kick) while the
+     * interrupt controller has something for this CPU; the run loop looks
+     * at it, with stop_request, once per block. */
+    volatile int irq_pending;
+    volatile int nmi_pending;
+    bool int_shadow;  /* STI / MOV SS: no interrupt before the next instruction ends */
+    bool nmi_blocked; /* between NMI delivery and the next IRET */
+    bool halted;
+    int delivering;    /* the vector being delivered (for #DF), or -1 */
+    bool exc_external; /* delivering an external event (error codes get EXT) */
+
+    /* MMIO and page-crossing stores through a bounce buffer, written out
+     * when the instruction's block ends (the block is cut after it). */
+    uint8_t bounce[1024];
+    struct x86_pending {
+        uint64_t gpa;
+        uint16_t off, n; /* bytes bounce[off..off+n) go to gpa */
+    } pending[8];
+    unsigned pending_n;
+    uint64_t budget; /* instructions left in this x86_run() */
 
     /* Exit state. */
     const struct x86_insn *cur_insn; /* NULL while a block is being built */
+    const struct x86_insn *run_end;  /* the running block stops before this one */
     enum x86_exit exit_reason;
     struct x86_exception exc;
     sigjmp_buf exc_jmp; /* x86_raise() lands here, in x86_run() */
     volatile int stop_request;
     volatile bool in_run; /* inside x86_run(): exc_jmp is live */
-    uint64_t icount; /* instructions retired (for budgets and statistics) */
+    uint64_t icount;      /* instructions retired (for budgets and statistics) */
 
     struct x86_block_cache *blocks;
 };
+
+/* Set up a CPU in system mode with the embedder's hooks, in the state of
+ * RESET (real mode, CS:IP = F000:FFF0); the embedder then loads the boot
+ * state it wants (x86_set_segment, registers). blocks may be shared by CPUs
+ * that run on one thread (NULL: a cache of its own). */
+int x86_cpu_init_system(struct x86_cpu *cpu, const struct x86_sys_ops *sys, void *ctx,
+                        uint64_t phys_limit, struct x86_cpu *share_blocks_with);
+
+/* The RESET/INIT state (real mode at F000:FFF0, caches and TLB empty). */
+void x86_cpu_reset(struct x86_cpu *cpu);
+
+/* Load a segment register's visible and hidden parts directly (boot
+ * state, INIT/SIPI), then recompute the mode. */
+void x86_set_segment(struct x86_cpu *cpu, unsigned sreg, const struct x86_segment *s);
+/* Recompute code_mode, sp_mask, the effective segment bases and the TLB set
+ * after CR0, EFER, CS or SS changed. */
+void x86_update_mode(struct x86_cpu *cpu);
+/* Flush the TLB: everything (global) or all but global pages. */
+void x86_flush_tlb(struct x86_cpu *cpu, bool global);
 
 /* Set up a CPU in 64-bit user mode (CPL 3, flat segments, long mode), with
  * the flat memory model over [mem_base, mem_base + mem_limit). */

@@ -26,8 +26,8 @@
  *
  * tests/cpu/oracle checks all of this against libzydis and the host CPU.
  *
- * Outside 64-bit mode (mode64 == 0) the decoder handles 32-bit protected
- * mode code (CS.D = 1); 16-bit code segments come with the system issue.
+ * Outside 64-bit mode the decoder handles 32-bit code (CS.D = 1) and
+ * 16-bit code (real mode, CS.D = 0), where 66 and 67 select 32 bits.
  */
 #include <string.h>
 
@@ -174,8 +174,10 @@ static inline unsigned seg_prefix(unsigned c)
     }
 }
 
-int x86_decode(const uint8_t *b, unsigned avail, int mode64, struct x86_insn *in)
+int x86_decode(const uint8_t *b, unsigned avail, int mode, struct x86_insn *in)
 {
+    int mode64 = mode == X86_MODE64;
+    unsigned def16 = mode == X86_MODE16; /* a 16-bit code segment: 66 and 67 select 32 bits */
     unsigned n = avail < X86_MAX_LEN ? avail : X86_MAX_LEN;
     unsigned i = 0, rex = 0, rep = 0, p66 = 0, p67 = 0, lock = 0, seg = X86_SEG_NONE;
 
@@ -250,7 +252,7 @@ int x86_decode(const uint8_t *b, unsigned avail, int mode64, struct x86_insn *in
     in->scale = 0;
     in->map = (uint8_t)map;
     in->opcode = (uint8_t)op;
-    in->asz = mode64 ? (p67 ? 2 : 3) : (p67 ? 1 : 2);
+    in->asz = mode64 ? (p67 ? 2 : 3) : ((p67 ^ def16) ? 1 : 2);
     in->seg = X86_DS;
 
     /* 3. ModRM, SIB, displacement. */
@@ -302,7 +304,7 @@ int x86_decode(const uint8_t *b, unsigned avail, int mode64, struct x86_insn *in
     else if (mode64 && ((fmt & F_F64) || (g && ((g->f64 >> modrm_reg) & 1))))
         osz = osz66 && amd_branches ? 1 : 3;
     else
-        osz = osz66 ? 1 : 2;
+        osz = (osz66 ^ def16) ? 1 : 2;
     in->osz = (uint8_t)osz;
 
     if (!rex) {

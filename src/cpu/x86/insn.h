@@ -63,7 +63,7 @@ struct x86_insn {
     x86_op_fn *fn;
     int64_t imm;
     int32_t disp;
-    uint16_t op;  /* index of the dispatch entry (name, for traces) */
+    uint16_t op; /* index of the dispatch entry (name, for traces) */
     uint8_t len;
     uint8_t osz;
     uint8_t asz;
@@ -99,9 +99,9 @@ enum x86_mod_sel { X86_MOD_ANY, X86_MOD_MEM, X86_MOD_REG };
 struct x86_op_entry {
     uint8_t map;
     uint8_t opcode;
-    uint8_t prefix;  /* enum x86_pfx */
-    int8_t reg;      /* ModRM.reg 0-7 for group opcodes; -1: any */
-    uint8_t mod;     /* enum x86_mod_sel */
+    uint8_t prefix; /* enum x86_pfx */
+    int8_t reg;     /* ModRM.reg 0-7 for group opcodes; -1: any */
+    uint8_t mod;    /* enum x86_mod_sel */
     x86_op_fn *fn;
     const char *name; /* mnemonic, for traces */
 };
@@ -109,9 +109,11 @@ struct x86_op_entry {
 /* Each family file defines one table ending with an entry whose fn is NULL.
  * Declared weak so that families still being written need not exist. */
 #define X86_FAMILIES(X)                                                                            \
-    X(alu) X(shift) X(muldiv) X(bit) X(move) X(stack) X(branch) X(string) X(misc) X(x87)          \
-        X(mmx) X(sse_move) X(sse_int) X(sse_fp) X(sse_str) X(system)
-#define X86_DECLARE_FAMILY(name) extern const struct x86_op_entry x86_ops_##name[] __attribute__((weak));
+    X(alu)                                                                                         \
+    X(shift) X(muldiv) X(bit) X(move) X(stack) X(branch) X(string) X(misc) X(x87) X(mmx)           \
+        X(sse_move) X(sse_int) X(sse_fp) X(sse_str) X(system) X(far) X(legacy)
+#define X86_DECLARE_FAMILY(name)                                                                   \
+    extern const struct x86_op_entry x86_ops_##name[] __attribute__((weak));
 X86_FAMILIES(X86_DECLARE_FAMILY)
 
 /* Look up the op for a decoded encoding (used by the decoder). */
@@ -120,12 +122,12 @@ const struct x86_op_entry *x86_ops_lookup(unsigned map, unsigned opcode, unsigne
 const struct x86_op_entry *x86_ops_entry(uint16_t index);
 
 /* Decode one instruction from bytes[0..avail) (avail <= 15 is fine: the
- * decoder needs at most 15 bytes) for 64-bit mode (mode64) or compatibility
- * and legacy modes (the system issue adds those). Returns the length (> 0),
+ * decoder needs at most 15 bytes) for a code mode (enum x86_code_mode:
+ * X86_MODE64 = 1, X86_MODE32 = 0, X86_MODE16). Returns the length (> 0),
  * or a negative value: -X86_EXC_UD for an invalid encoding, -X86_EXC_GP for
  * one longer than 15 bytes (as the hardware does), or X86_DECODE_MORE when
  * avail was too short to finish. */
 #define X86_DECODE_MORE (-1000)
-int x86_decode(const uint8_t *bytes, unsigned avail, int mode64, struct x86_insn *insn);
+int x86_decode(const uint8_t *bytes, unsigned avail, int mode, struct x86_insn *insn);
 
 #endif

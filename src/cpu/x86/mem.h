@@ -2,14 +2,15 @@
  *
  * Every load and store an instruction makes goes through these, with a
  * linear address (segment base already added: x86_ea() in operand.h).
- * Today the CPU has one memory model, flat: linear address a is host
- * address cpu->mem_base + a, valid below cpu->mem_limit; the host's page
- * protections do the rest, and a host fault on guest memory becomes a guest
- * #PF through the embedder's SIGSEGV handler (x86_fault_from_signal).
- * Addresses at or past mem_limit take the slow path (x86_mem_fault): #GP
- * or #SS if non-canonical, else #PF.
- * The system-level issue adds paging behind the same functions: a software
- * TLB with a host-pointer fast path, and MMIO through the embedder's hooks.
+ * Both memory models sit behind one fast path, a software TLB probe
+ * (struct x86_tlb in cpu.h) that yields a host pointer:
+ *   flat (user mode): linear address a is host address mem_base + a below
+ *     mem_limit; the host's page protections do the rest, and a host fault
+ *     on guest memory becomes a guest #PF through the embedder's SIGSEGV
+ *     handler (x86_fault_from_signal);
+ *   paging (system mode): the guest's page tables map linear to physical
+ *     addresses, the embedder's ram_ptr hook physical addresses to host
+ *     memory; MMIO goes to its hooks (mmu.c).
  *
  * Accesses may be unaligned (x86 allows it); they are done with memcpy,
  * which compiles to single moves.
@@ -26,24 +27,39 @@
 #define X86_PF_USER    (1u << 2)
 #define X86_PF_FETCH   (1u << 4)
 
-/* The slow path of every access: [lin, lin+size) is not below mem_limit.
- * A non-canonical address is #GP(0), or #SS(0) for an access through the
+/* The slow path of every access (mmu.c): a TLB miss, an access crossing a
+ * page, MMIO, a write to a page holding decoded code, or a fault.
+ *
+ * Flat model (user mode): [lin, lin+size) must lie below mem_limit. A
+ * non-canonical address is #GP(0), or #SS(0) for an access through the
  * stack segment (seg X86_SS: the implicit stack accesses of PUSH, POP,
  * CALL, RET, ENTER, LEAVE; X86_SEG_NONE: the running instruction's memory
  * operand decides, SS when it is based on RSP or RBP, as the hardware
  * ignores segment overrides other than FS and GS for this in 64-bit mode).
- * Anything else is a #PF at the first byte that is out of range. */
+ * Anything else is a #PF at the first byte that is out of range.
+ *
+ * Paging model (system mode): the page walk for the current privilege,
+ * #PF with the SDM's error code and CR2. RAM comes back as a host pointer
+ * (and fills the TLB); MMIO and page-crossing accesses come back as the
+ * CPU's bounce buffer: read accesses find the data there, and what a write
+ * leaves there is written out when the instruction's block ends (the block
+ * is cut right after the instruction). write: 0 read, 1 write. */
+void *x86_mem_slow(struct x86_cpu *cpu, uint64_t lin, uint64_t size, int write, unsigned seg);
+
+/* The fault of an access outside the flat model's memory (the slow path's
+ * flat-model tail; never returns). */
 _Noreturn void x86_mem_fault(struct x86_cpu *cpu, uint64_t lin, uint64_t size, int write,
                              unsigned seg);
 
-/* Host pointer for [lin, lin+size), or an exception (never returns NULL).
- * The fast path is one range check; seg only matters on the slow path. */
+/* Host pointer for [lin, lin+size) (size <= 4096), or an exception (never
+ * returns NULL). The fast path is one TLB probe. */
 static inline void *x86_mem_ptr_seg(struct x86_cpu *cpu, uint64_t lin, uint64_t size, int write,
                                     unsigned seg)
 {
-    if (__builtin_expect(lin >= cpu->mem_limit || size > cpu->mem_limit - lin, 0))
-        x86_mem_fault(cpu, lin, size, write, seg);
-    return (void *)(cpu->mem_base + (uintptr_t)lin);
+    const struct x86_tlb_entry *e = &cpu->tlb->e[write][(lin >> 12) & (X86_TLB_SIZE - 1)];
+    if (__builtin_expect(e->tag == (lin & ~0xfffull) && (lin & 0xfff) + size <= 0x1000, 1))
+        return (void *)(uintptr_t)(lin + e->addend);
+    return x86_mem_slow(cpu, lin, size, write, seg);
 }
 
 /* An access through the running instruction's memory operand (or any
@@ -52,6 +68,17 @@ static inline void *x86_mem_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t size
 {
     return x86_mem_ptr_seg(cpu, lin, size, write, X86_SEG_NONE);
 }
+
+/* Host pointer for [lin, lin+n) if it is ordinary RAM that is contiguous in
+ * the host (flat model: inside memory; paging: within one page), for bulk
+ * string operations; NULL otherwise (the caller goes element by element).
+ * Raises the access's fault if lin itself faults. */
+void *x86_mem_direct(struct x86_cpu *cpu, uint64_t lin, uint64_t n, int write, unsigned seg);
+
+/* Check that [lin, lin+n) (any length) could be read or written without a
+ * fault, changing nothing (paging model; the flat model's touch helpers in
+ * stack.h do their own). */
+void x86_mem_check(struct x86_cpu *cpu, uint64_t lin, uint64_t n, int write, unsigned seg);
 
 static inline uint8_t x86_load8(struct x86_cpu *cpu, uint64_t lin)
 {
@@ -132,7 +159,7 @@ static inline void x86_store_bytes(struct x86_cpu *cpu, uint64_t lin, const void
  * changes (for instructions that store after other side effects). */
 static inline void x86_probe_write(struct x86_cpu *cpu, uint64_t lin, uint64_t n)
 {
-    (void)x86_mem_ptr(cpu, lin, n, 1);
+    x86_mem_check(cpu, lin, n, 1, X86_SEG_NONE);
 }
 
 /* The embedder's SIGSEGV/SIGBUS handler calls this when a host fault hit

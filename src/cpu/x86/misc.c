@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "cpu/x86/insn.h"
+#include "cpu/x86/msr.h"
 #include "cpu/x86/operand.h"
+#include "cpu/x86/seg.h"
 #include "cpu/x86/stack.h"
 
 /* --- CPUID --- */
@@ -29,24 +31,24 @@
 /* Leaf 1 EDX and 0x80000001 EDX. FPU, MMX, FXSR, SSE and SSE2 are the
  * x86-64 baseline that glibc requires; they are promises the x87, MMX and
  * SSE families (and FXSAVE/FXRSTOR) must keep. */
-#define F1_EDX_FPU     BIT(0)
-#define F1_EDX_TSC     BIT(4)
-#define F1_EDX_CX8     BIT(8)
-#define F1_EDX_CMOV    BIT(15)
-#define F1_EDX_CLFSH   BIT(19)
-#define F1_EDX_MMX     BIT(23)
-#define F1_EDX_FXSR    BIT(24)
-#define F1_EDX_SSE     BIT(25)
-#define F1_EDX_SSE2    BIT(26)
-#define F1_ECX_SSE3    BIT(0)  /* sse_fp (ADDSUB/HADD/HSUB), sse_move (MOVDDUP, LDDQU), FISTTP */
-#define F1_ECX_PCLMUL  BIT(1)  /* sse_int_aes.c */
-#define F1_ECX_SSSE3   BIT(9)  /* sse_int */
-#define F1_ECX_CX16    BIT(13) /* CMPXCHG16B: alu family */
-#define F1_ECX_SSE41   BIT(19) /* sse_int (integer part), sse_fp (FP part) */
-#define F1_ECX_SSE42   BIT(20) /* sse_str (PCMPxSTRx, CRC32), sse_int (PCMPGTQ) */
-#define F1_ECX_MOVBE   BIT(22)
-#define F1_ECX_POPCNT  BIT(23)
-#define F1_ECX_AES     BIT(25) /* sse_int_aes.c */
+#define F1_EDX_FPU    BIT(0)
+#define F1_EDX_TSC    BIT(4)
+#define F1_EDX_CX8    BIT(8)
+#define F1_EDX_CMOV   BIT(15)
+#define F1_EDX_CLFSH  BIT(19)
+#define F1_EDX_MMX    BIT(23)
+#define F1_EDX_FXSR   BIT(24)
+#define F1_EDX_SSE    BIT(25)
+#define F1_EDX_SSE2   BIT(26)
+#define F1_ECX_SSE3   BIT(0)  /* sse_fp (ADDSUB/HADD/HSUB), sse_move (MOVDDUP, LDDQU), FISTTP */
+#define F1_ECX_PCLMUL BIT(1)  /* sse_int_aes.c */
+#define F1_ECX_SSSE3  BIT(9)  /* sse_int */
+#define F1_ECX_CX16   BIT(13) /* CMPXCHG16B: alu family */
+#define F1_ECX_SSE41  BIT(19) /* sse_int (integer part), sse_fp (FP part) */
+#define F1_ECX_SSE42  BIT(20) /* sse_str (PCMPxSTRx, CRC32), sse_int (PCMPGTQ) */
+#define F1_ECX_MOVBE  BIT(22)
+#define F1_ECX_POPCNT BIT(23)
+#define F1_ECX_AES    BIT(25) /* sse_int_aes.c */
 #define LEAF1_ECX                                                                                  \
     (F1_ECX_SSE3 | F1_ECX_PCLMUL | F1_ECX_SSSE3 | F1_ECX_CX16 | F1_ECX_SSE41 | F1_ECX_SSE42 |      \
      F1_ECX_MOVBE | F1_ECX_POPCNT | F1_ECX_AES)
@@ -83,8 +85,7 @@ static const struct cpuid_leaf cpuid_table[] = {
     {0x0, CPUID_ANY_SUB, CPUID_MAX_BASIC, STR4('A', 'u', 't', 'h'), STR4('c', 'A', 'M', 'D'),
      STR4('e', 'n', 't', 'i')},
     /* EBX: CLFLUSH line 8 * 8 bytes, one logical processor, APIC ID 0. */
-    {0x1, CPUID_ANY_SUB, CPUID_SIGNATURE, 8u << 8 | 1u << 16,
-     LEAF1_ECX, LEAF1_EDX},
+    {0x1, CPUID_ANY_SUB, CPUID_SIGNATURE, 8u << 8 | 1u << 16, LEAF1_ECX, LEAF1_EDX},
     {0x7, 0, 0, F7_EBX_ERMS, 0, 0},
     {0x80000000, CPUID_ANY_SUB, CPUID_MAX_EXT, STR4('A', 'u', 't', 'h'), STR4('c', 'A', 'M', 'D'),
      STR4('e', 'n', 't', 'i')},
@@ -104,9 +105,8 @@ static const struct cpuid_leaf cpuid_table[] = {
 
 /* Leaves the table does not list (and anything past the maximum leaves)
  * read as zero, as on AMD. */
-void x86_cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+static void cpuid_table_lookup(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-    (void)cpu;
     out[0] = out[1] = out[2] = out[3] = 0;
     for (size_t i = 0; i < sizeof(cpuid_table) / sizeof(cpuid_table[0]); i++) {
         const struct cpuid_leaf *e = &cpuid_table[i];
@@ -118,6 +118,53 @@ void x86_cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         out[3] = e->edx;
         return;
     }
+}
+
+/* System mode adds what the system architecture implements: paging
+ * (PSE, PAE, PGE, PAT, 1 GiB pages), MSRs, the local APIC with x2APIC and
+ * TSC deadline (the embedder's), SYSENTER, MTRRs, DE; the hypervisor bit
+ * and leaves 0x40000000 (signature) and 0x40000010 (TSC and bus
+ * frequencies in kHz), and ARAT (the APIC timer runs in every C-state). */
+#define F1_EDX_SYSTEM                                                                              \
+    (BIT(2) | BIT(3) | BIT(5) | BIT(6) | BIT(9) | BIT(11) | BIT(12) | BIT(13) | BIT(16))
+#define F1_ECX_SYSTEM (BIT(21) | BIT(24) | BIT(31))
+#define E1_EDX_SYSTEM                                                                              \
+    (BIT(2) | BIT(3) | BIT(5) | BIT(6) | BIT(9) | BIT(12) | BIT(13) | BIT(16) | BIT(26))
+#define CPUID_HV_BASE 0x40000000u
+#define CPUID_HV_MAX  0x40000010u
+
+static void cpuid_system(const struct x86_cpu *cpu, uint32_t leaf, uint32_t out[4])
+{
+    switch (leaf) {
+    case 0x1:
+        out[1] = (out[1] & 0xffff) | (cpu->ncpus ? cpu->ncpus : 1u) << 16 | cpu->apic_id << 24;
+        out[2] |= F1_ECX_SYSTEM;
+        out[3] |= F1_EDX_SYSTEM;
+        break;
+    case 0x6:
+        out[0] |= BIT(2); /* ARAT */
+        break;
+    case 0x80000001:
+        out[3] |= E1_EDX_SYSTEM;
+        break;
+    case CPUID_HV_BASE:
+        out[0] = CPUID_HV_MAX;
+        out[1] = STR4('X', 'u', 'n', 'i');
+        out[2] = STR4('X', 'u', 'n', 'i');
+        out[3] = STR4('X', 'u', 'n', 'i');
+        break;
+    case CPUID_HV_MAX:
+        out[0] = cpu->tsc_khz;
+        out[1] = cpu->bus_khz;
+        break;
+    }
+}
+
+void x86_cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+    cpuid_table_lookup(leaf, subleaf, out);
+    if (cpu && cpu->sys)
+        cpuid_system(cpu, leaf, out);
 }
 
 /* 0F A2: the outputs are 32-bit writes, so the upper halves clear. */
@@ -149,7 +196,7 @@ static void read_tsc(struct x86_cpu *cpu)
 {
     if ((cpu->cr4 & CR4_TSD) && cpu->cpl > 0)
         x86_raise(cpu, X86_EXC_GP, 0);
-    uint64_t t = tsc_now();
+    uint64_t t = cpu->sys ? x86_tsc_read(cpu) : tsc_now();
     cpu->gpr[X86_RAX] = (uint32_t)t;
     cpu->gpr[X86_RDX] = t >> 32;
 }
@@ -170,10 +217,17 @@ static void op_0f01_7_reg(struct x86_cpu *cpu, const struct x86_insn *in)
         read_tsc(cpu);
         cpu->gpr[X86_RCX] = (uint32_t)cpu->tsc_aux;
         return;
-    case 0: /* SWAPGS: privileged; the system-level work implements it */
+    case 0: /* SWAPGS: 64-bit mode, CPL 0 */
+        if (cpu->code_mode != X86_MODE64)
+            x86_raise_ud(cpu);
         if (cpu->cpl > 0)
             x86_raise(cpu, X86_EXC_GP, 0);
-        x86_raise_ud(cpu);
+        if (cpu->user_mode)
+            x86_raise_ud(cpu);
+        uint64_t gs = cpu->seg[X86_GS].dbase;
+        cpu->seg[X86_GS].dbase = cpu->seg[X86_GS].base = cpu->kernel_gs_base;
+        cpu->kernel_gs_base = gs;
+        return;
     default:
         x86_raise_ud(cpu);
     }
@@ -192,11 +246,14 @@ static void op_0f01_7_reg(struct x86_cpu *cpu, const struct x86_insn *in)
 static void op_syscall(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     (void)in;
-    if (!cpu->user_mode)
-        x86_raise_ud(cpu); /* not implemented yet: as if EFER.SCE were clear */
-    cpu->gpr[X86_RCX] = cpu->rip;
-    cpu->gpr[X86_R11] = x86_get_rflags(cpu) & ~(uint64_t)RFLAGS_RF;
-    x86_exit(cpu, X86_EXIT_SYSCALL);
+    if (cpu->user_mode) {
+        cpu->gpr[X86_RCX] = cpu->rip;
+        cpu->gpr[X86_R11] = x86_get_rflags(cpu) & ~(uint64_t)RFLAGS_RF;
+        x86_exit(cpu, X86_EXIT_SYSCALL);
+    }
+    if (!(cpu->efer & EFER_SCE) || !(cpu->cr0 & X86_CR0_PE))
+        x86_raise_ud(cpu);
+    x86_syscall_enter(cpu);
 }
 
 /* F4 */
@@ -205,6 +262,7 @@ static void op_hlt(struct x86_cpu *cpu, const struct x86_insn *in)
     (void)in;
     if (cpu->cpl > 0)
         x86_raise(cpu, X86_EXC_GP, 0);
+    cpu->halted = true;
     x86_exit(cpu, X86_EXIT_HLT);
 }
 
@@ -217,15 +275,18 @@ static void op_cld_std(struct x86_cpu *cpu, const struct x86_insn *in)
         cpu->rflags &= ~(uint64_t)X86_FLAG_DF;
 }
 
-/* FA CLI, FB STI: #GP(0) unless CPL <= IOPL. (STI's one-instruction
- * interrupt shadow belongs to the system-level work.) */
+/* FA CLI, FB STI: #GP(0) unless CPL <= IOPL (real mode: always allowed).
+ * STI that sets IF holds interrupts off until the next instruction is
+ * done (the interrupt shadow: `sti; hlt` never misses a wakeup). */
 static void op_cli_sti(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-    if (cpu->cpl > (cpu->rflags & RFLAGS_IOPL) >> 12)
+    if (cpu->cpl > (cpu->rflags & RFLAGS_IOPL) >> 12 && (cpu->cr0 & X86_CR0_PE))
         x86_raise(cpu, X86_EXC_GP, 0);
-    if (in->opcode == 0xfb)
+    if (in->opcode == 0xfb) {
+        if (!(cpu->rflags & X86_FLAG_IF))
+            cpu->int_shadow = true;
         cpu->rflags |= X86_FLAG_IF;
-    else
+    } else
         cpu->rflags &= ~(uint64_t)X86_FLAG_IF;
 }
 

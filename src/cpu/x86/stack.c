@@ -26,7 +26,7 @@ static void op_push_reg(struct x86_cpu *cpu, const struct x86_insn *in)
 static void op_pop_reg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     uint64_t v = x86_stack_peek(cpu, in->osz, 0);
-    cpu->gpr[X86_RSP] += 1u << in->osz;
+    x86_sp_set(cpu, cpu->gpr[X86_RSP] + (1u << in->osz));
     x86_reg_write(cpu, in->reg, in->osz, v);
 }
 
@@ -49,15 +49,15 @@ static void op_pop_rm(struct x86_cpu *cpu, const struct x86_insn *in)
     uint64_t v = x86_stack_peek(cpu, in->osz, 0);
     uint64_t old = cpu->gpr[X86_RSP], sp = old + (1u << in->osz);
     if (!(in->flags & X86_I_MEM)) {
-        cpu->gpr[X86_RSP] = sp;
+        x86_sp_set(cpu, sp);
         x86_reg_write(cpu, in->rm, in->osz, v);
         return;
     }
-    cpu->gpr[X86_RSP] = sp;
+    x86_sp_set(cpu, sp);
     uint64_t ea = x86_ea(cpu, in);
     cpu->gpr[X86_RSP] = old; /* the store below may fault */
     x86_store(cpu, ea, in->osz, v);
-    cpu->gpr[X86_RSP] = sp;
+    x86_sp_set(cpu, sp);
 }
 
 static unsigned fs_or_gs(const struct x86_insn *in)
@@ -77,7 +77,7 @@ static void op_pop_seg(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     uint16_t sel = (uint16_t)x86_stack_peek(cpu, in->osz, 0);
     x86_seg_load(cpu, fs_or_gs(in), sel);
-    cpu->gpr[X86_RSP] += 1u << in->osz;
+    x86_sp_set(cpu, cpu->gpr[X86_RSP] + (1u << in->osz));
 }
 
 /* 9C: RF and VM read as zero in the pushed image. */
@@ -109,7 +109,7 @@ static void op_popf(struct x86_cpu *cpu, const struct x86_insn *in)
     uint64_t mask = popf_mask(cpu);
     if (in->osz == 1)
         mask &= 0xffff;
-    cpu->gpr[X86_RSP] += 1u << in->osz;
+    x86_sp_set(cpu, cpu->gpr[X86_RSP] + (1u << in->osz));
     uint64_t fl = (x86_get_rflags(cpu) & ~mask) | (v & mask);
     x86_set_rflags(cpu, fl & ~(uint64_t)RFLAGS_RF);
 }
@@ -148,8 +148,9 @@ static void op_enter(struct x86_cpu *cpu, const struct x86_insn *in)
                           : frame;
         x86_store_seg(cpu, x86_stack_lin(cpu, sp - (uint64_t)(i + 1) * n), osz, v, X86_SS);
     }
-    x86_reg_write(cpu, X86_RBP, osz == 1 ? 1 : 3, frame);
-    cpu->gpr[X86_RSP] = final_sp;
+    unsigned ssz = cpu->sp_mask == ~0ull ? 3 : cpu->sp_mask == 0xffffffffull ? 2 : 1;
+    x86_reg_write(cpu, X86_RBP, osz == 1 ? 1 : ssz, frame);
+    x86_sp_set(cpu, final_sp);
 }
 
 /* C9: RSP = RBP, then pop RBP (BP with 66; RSP is still copied whole). */
@@ -157,7 +158,7 @@ static void op_leave(struct x86_cpu *cpu, const struct x86_insn *in)
 {
     uint64_t bp = cpu->gpr[X86_RBP];
     uint64_t v = x86_load_seg(cpu, x86_stack_lin(cpu, bp), in->osz, X86_SS);
-    cpu->gpr[X86_RSP] = bp + (1u << in->osz);
+    x86_sp_set(cpu, bp + (1u << in->osz));
     x86_reg_write(cpu, X86_RBP, in->osz, v);
 }
 

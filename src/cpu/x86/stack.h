@@ -1,8 +1,8 @@
 /* Stack and segment helpers shared by the stack, branch, move, string and
  * misc instruction families (private to src/cpu/x86).
  *
- * 64-bit mode only for now: the stack pointer is RSP at full width and the
- * stack segment's base is added (zero in 64-bit mode). Pushes are split in
+ * The stack pointer is RSP, SP or ESP by cpu->sp_mask (64-bit mode, or
+ * SS.B), and the stack segment's base is added (zero in 64-bit mode). Pushes are split in
  * two so op functions can keep exceptions precise: x86_stack_store() writes
  * below RSP and returns the new RSP without committing it; the caller sets
  * RSP once every access that can fault is done.
@@ -16,6 +16,13 @@
 #define X86_PAGE_SIZE 4096u
 #endif
 
+/* Set the stack pointer: only its low 16 or 32 bits change outside
+ * 64-bit mode (SS.B; sp_mask). */
+static inline void x86_sp_set(struct x86_cpu *cpu, uint64_t sp)
+{
+    cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~cpu->sp_mask) | (sp & cpu->sp_mask);
+}
+
 /* Segment base for a data access; seg may be X86_SEG_NONE (no override
  * and no ModRM): that is DS. */
 static inline uint64_t x86_seg_base(const struct x86_cpu *cpu, unsigned seg)
@@ -25,7 +32,7 @@ static inline uint64_t x86_seg_base(const struct x86_cpu *cpu, unsigned seg)
 
 static inline uint64_t x86_stack_lin(const struct x86_cpu *cpu, uint64_t rsp)
 {
-    return rsp + cpu->seg[X86_SS].base;
+    return (rsp & cpu->sp_mask) + cpu->seg[X86_SS].base;
 }
 
 /* Store v (1 << osz bytes) where a push would put it; returns the RSP the
@@ -39,7 +46,7 @@ static inline uint64_t x86_stack_store(struct x86_cpu *cpu, unsigned osz, uint64
 
 static inline void x86_push(struct x86_cpu *cpu, unsigned osz, uint64_t v)
 {
-    cpu->gpr[X86_RSP] = x86_stack_store(cpu, osz, v);
+    x86_sp_set(cpu, x86_stack_store(cpu, osz, v));
 }
 
 /* The value at RSP + off (1 << osz bytes), without popping it. */
@@ -54,6 +61,10 @@ static inline uint64_t x86_stack_peek(struct x86_cpu *cpu, unsigned osz, uint64_
  * value it read (a host fault here is a precise guest #PF). */
 static inline void x86_touch_write(struct x86_cpu *cpu, uint64_t lin, uint64_t n, unsigned seg)
 {
+    if (cpu->sys) {
+        x86_mem_check(cpu, lin, n, 1, seg);
+        return;
+    }
     uint8_t *p = x86_mem_ptr_seg(cpu, lin, n, 1, seg);
     uint64_t first = lin & ~(uint64_t)(X86_PAGE_SIZE - 1);
     for (uint64_t page = first; page < lin + n; page += X86_PAGE_SIZE) {
@@ -67,6 +78,10 @@ static inline void x86_touch_write(struct x86_cpu *cpu, uint64_t lin, uint64_t n
  * access is really made. */
 static inline void x86_touch_read(struct x86_cpu *cpu, uint64_t lin, uint64_t n, unsigned seg)
 {
+    if (cpu->sys) {
+        x86_mem_check(cpu, lin, n, 0, seg);
+        return;
+    }
     const volatile uint8_t *p = x86_mem_ptr_seg(cpu, lin, n, 0, seg);
     uint64_t first = lin & ~(uint64_t)(X86_PAGE_SIZE - 1);
     for (uint64_t page = first; page < lin + n; page += X86_PAGE_SIZE)
