@@ -430,7 +430,9 @@ int x86_decode(const uint8_t *b, unsigned avail, int mode, struct x86_insn *in)
 
     x86_ops_ensure();
     uint16_t index = x86_ops_direct[map][op];
-    if (index == X86_OPS_WALK)
+    if (!mode64 && map == X86_MAP_PRIMARY && op == 0x63) /* ARPL, not MOVSXD */
+        in->fn = x86_ops_lookup(map, op, X86_PFX_LEGACY, modrm_reg, (int)is_mem, &index)->fn;
+    else if (index == X86_OPS_WALK)
         in->fn = x86_ops_lookup(map, op, col + 1, modrm_reg, (int)is_mem, &index)->fn;
     else
         in->fn = x86_ops_by_index[index]->fn;

@@ -87,6 +87,8 @@ enum x86_pfx {
     X86_PFX_66,
     X86_PFX_F3,
     X86_PFX_F2,
+    X86_PFX_LEGACY, /* only outside 64-bit mode, where the opcode means something else
+                       (63: ARPL, MOVSXD in 64-bit mode); the decoder asks for it there */
 };
 
 enum x86_mod_sel { X86_MOD_ANY, X86_MOD_MEM, X86_MOD_REG };

@@ -57,7 +57,7 @@ static bool ops_same_key(const struct x86_op_entry *a, const struct x86_op_entry
 
 static bool ops_entry_ok(const struct x86_op_entry *e)
 {
-    return e->map < X86_NMAPS && e->prefix <= X86_PFX_F2 && e->reg >= -1 && e->reg <= 7 &&
+    return e->map < X86_NMAPS && e->prefix <= X86_PFX_LEGACY && e->reg >= -1 && e->reg <= 7 &&
            e->mod <= X86_MOD_REG;
 }
 
