@@ -146,3 +146,18 @@ void boot_flat_segments(struct boot_entry *entry, int long_mode, uint16_t cs_sel
         .g = 1,
     };
 }
+
+uint64_t boot_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+bool boot_ram_covers(const struct guest_memory *mem, uint64_t start, uint64_t end)
+{
+    return end > start && guest_memory_ptr(mem, start, end - start) != NULL;
+}
+
+unsigned long long boot_ram_mib(const struct guest_memory *mem)
+{
+    return (unsigned long long)(mem->ram_size >> 20);
+}

@@ -9,6 +9,7 @@
 #ifndef XUNI_BOOT_BOOT_H
 #define XUNI_BOOT_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,14 @@ struct boot_entry {
     struct boot_segment cs, ds; /* ds is loaded into ds/es/fs/gs/ss */
 };
 
+/* Who unpacks a bzImage's compressed kernel: xuni, before the guest starts
+ * (the default: the guest enters the uncompressed kernel directly), or the
+ * kernel's own decompressor, run by the guest. */
+enum kernel_decompress {
+    KERNEL_DECOMPRESS_HOST,
+    KERNEL_DECOMPRESS_GUEST,
+};
+
 enum kernel_format {
     KERNEL_UNKNOWN,
     KERNEL_BZIMAGE,   /* Linux boot protocol, "HdrS" setup header */
@@ -54,6 +63,7 @@ struct boot_params_in {
     unsigned ninitrds;
     unsigned ncpus;
     uint64_t acpi_rsdp; /* guest-physical RSDP address for the zero page, 0 if none */
+    enum kernel_decompress decompress; /* bzImage only; ignored for other formats */
 };
 
 /* A whole file read into memory. */
@@ -77,5 +87,12 @@ int boot_load(struct guest_memory *mem, const struct boot_params_in *in, struct 
 
 /* Flat segments for an entry state (shared by the loaders). */
 void boot_flat_segments(struct boot_entry *entry, int long_mode, uint16_t cs_sel, uint16_t ds_sel);
+
+/* Also shared by the loaders: a + b, saturating at UINT64_MAX; whether
+ * [start, end) is non-empty and lies in one RAM region; RAM in MiB for
+ * messages. */
+uint64_t boot_sat_add(uint64_t a, uint64_t b);
+bool boot_ram_covers(const struct guest_memory *mem, uint64_t start, uint64_t end);
+unsigned long long boot_ram_mib(const struct guest_memory *mem);
 
 #endif

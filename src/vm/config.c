@@ -52,6 +52,9 @@ void vm_config_usage(FILE *out)
           "  --accel kvm|emu|auto accelerator (default auto: kvm if usable, else emu)\n"
           "  --serial stdio|file:PATH\n"
           "                       where the COM1 UART goes (default stdio; Ctrl-A x quits)\n"
+          "  --kernel-decompress host|guest\n"
+          "                       who unpacks a compressed bzImage: xuni, before the guest\n"
+          "                       starts (default), or the kernel's own decompressor\n"
           "  --help               this text\n"
           "\n"
           "QEMU spellings work too: -kernel -initrd -append -m -smp -accel -enable-kvm\n"
@@ -71,6 +74,7 @@ enum opt_id {
     OPT_SMP,
     OPT_ACCEL,
     OPT_SERIAL,
+    OPT_KERNEL_DECOMPRESS,
     OPT_ENABLE_KVM,
     OPT_NOGRAPHIC,
     OPT_HELP
@@ -91,6 +95,7 @@ static const struct opt options[] = {
     {"smp", "smp", OPT_SMP, 1},
     {"accel", "accel", OPT_ACCEL, 1},
     {"serial", "serial", OPT_SERIAL, 1},
+    {"kernel-decompress", NULL, OPT_KERNEL_DECOMPRESS, 1},
     {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
     {"nographic", "nographic", OPT_NOGRAPHIC, 0},
     {"help", "h", OPT_HELP, 0},
@@ -204,6 +209,17 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
         }
         cfg->serial = val;
         return 0;
+    case OPT_KERNEL_DECOMPRESS:
+        if (strcmp(val, "host") == 0)
+            cfg->kernel_decompress = KERNEL_DECOMPRESS_HOST;
+        else if (strcmp(val, "guest") == 0)
+            cfg->kernel_decompress = KERNEL_DECOMPRESS_GUEST;
+        else {
+            fprintf(err, "xuni: error: invalid --kernel-decompress '%s' (choose host or guest)\n",
+                    val);
+            return -EINVAL;
+        }
+        return 0;
     case OPT_ENABLE_KVM:
         cfg->accel = ACCEL_KVM;
         return 0;
@@ -221,6 +237,7 @@ int vm_config_parse(struct vm_config *cfg, int argc, char **argv, FILE *out, FIL
     cfg->smp = 1;
     cfg->accel = ACCEL_AUTO;
     cfg->serial = "stdio";
+    cfg->kernel_decompress = KERNEL_DECOMPRESS_HOST;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *val;

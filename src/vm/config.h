@@ -3,6 +3,7 @@
  *   xuni run --kernel FILE [--initrd FILE[,FILE...]] [--append STRING]
  *            [--mem SIZE] [--smp N] [--accel kvm|emu|auto]
  *            [--serial stdio|file:PATH]
+ *            [--kernel-decompress host|guest]
  *
  * QEMU spellings are accepted as aliases: -kernel, -initrd, -append, -m,
  * -smp, -accel, -nographic (a no-op: xuni has no display), -serial.
@@ -12,6 +13,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "boot/boot.h"
 
 #define CONFIG_MAX_INITRDS 16
 
@@ -25,8 +28,9 @@ struct vm_config {
     uint64_t mem_size;
     unsigned smp;
     enum accel_kind accel;
-    const char *serial; /* "stdio" or "file:PATH" */
-    char *initrd_list;  /* owned copy of --initrd, split in place */
+    const char *serial;                       /* "stdio" or "file:PATH" */
+    enum kernel_decompress kernel_decompress; /* who unpacks a bzImage (default host) */
+    char *initrd_list;                        /* owned copy of --initrd, split in place */
 };
 
 /* Parse "512M", "2G", "1048576", "64K", "1T" (binary units; a bare number is

@@ -156,6 +156,7 @@ static int vm_load_kernel(struct vm *vm)
         .ninitrds = vm->cfg->ninitrds,
         .ncpus = vm->nvcpus,
         .acpi_rsdp = rsdp,
+        .decompress = vm->cfg->kernel_decompress,
     };
     return boot_load(&vm->mem, &in, &vm->entry);
 }

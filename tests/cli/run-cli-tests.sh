@@ -41,6 +41,8 @@ check "unknown option" 2 "unknown option '--bogus'" -- run --kernel x --bogus
 check "bad memory size" 2 "invalid memory size '12Q'" -- run --kernel x --mem 12Q
 check "bad smp" 2 "invalid --smp '0'" -- run --kernel x --smp 0
 check "bad accel" 2 "unknown accelerator 'hyperv'" -- run --kernel x --accel hyperv
+check "bad --kernel-decompress" 2 "invalid --kernel-decompress 'fast'" -- \
+    run --kernel x --kernel-decompress fast
 check "unknown command" 2 "unknown command 'fly'" -- fly
 check "missing kernel file" 1 "cannot read $tmp/missing: No such file or directory" -- \
     run --kernel "$tmp/missing"
@@ -62,6 +64,27 @@ if [ -f "$GUEST" ]; then
 else
     n=$((n + 1))
     echo "ok $n - cli: cases that need a test guest # SKIP $GUEST not built"
+fi
+
+# bzImages with bad payloads (tests/cli/bzimage-payload.sh): one error each,
+# before any accelerator starts.
+. tests/cli/bzimage-payload.sh
+if [ -f "$LINUXBOOT_BZ" ] && [ -f "$LINUXBOOT_ELF" ]; then
+    { printf '\002\041\114\030\020\000\000\000'; head -c 16 /dev/zero | tr '\0' '\377'
+        printf '\000\001\000\000'; } >"$tmp/bad.lz4"
+    bzimage_with_payload lz4 "$tmp/lz4.bzImage" "$tmp/bad.lz4"
+    check "corrupt lz4 payload" 1 "lz4.bzImage: corrupt lz4 payload" -- run --kernel "$tmp/lz4.bzImage"
+    printf 'JUNKJUNKJUNKJUNK' >"$tmp/junk"
+    bzimage_with_payload none "$tmp/junk.bzImage" "$tmp/junk"
+    check "unknown payload compression" 1 "compression is unknown (it starts 4a 55 4e 4b)" -- \
+        run --kernel "$tmp/junk.bzImage"
+    bzimage_with_payload gzip "$tmp/cut.bzImage"
+    head -c -10 "$tmp/cut.bzImage" >"$tmp/cut2.bzImage"
+    check "truncated payload" 1 "cut2.bzImage: corrupt gzip payload: its" -- \
+        run --kernel "$tmp/cut2.bzImage"
+else
+    n=$((n + 1))
+    echo "ok $n - cli: bad payloads # SKIP $LINUXBOOT_BZ not built"
 fi
 
 n=$((n + 1))

@@ -153,6 +153,32 @@ static void test_bad_inputs(void **state)
     expect_error("takes no argument", "--kernel", "k", "--nographic=1", NULL);
 }
 
+/* Who unpacks a bzImage: the host unless told otherwise. */
+static void test_kernel_decompress(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char *err = NULL;
+    assert_int_equal(parse(&cfg, &err, "--kernel", "bz", NULL), 0);
+    assert_int_equal(cfg.kernel_decompress, KERNEL_DECOMPRESS_HOST);
+    vm_config_free(&cfg);
+    free(err);
+    assert_int_equal(parse(&cfg, &err, "--kernel", "bz", "--kernel-decompress", "guest", NULL), 0);
+    assert_int_equal(cfg.kernel_decompress, KERNEL_DECOMPRESS_GUEST);
+    vm_config_free(&cfg);
+    free(err);
+    assert_int_equal(parse(&cfg, &err, "--kernel-decompress=guest", "--kernel-decompress=host",
+                           "-kernel", "bz", NULL),
+                     0);
+    assert_int_equal(cfg.kernel_decompress, KERNEL_DECOMPRESS_HOST);
+    vm_config_free(&cfg);
+    free(err);
+    expect_error("invalid --kernel-decompress 'fast' (choose host or guest)", "--kernel", "k",
+                 "--kernel-decompress", "fast", NULL);
+    expect_error("option --kernel-decompress needs an argument", "--kernel", "k",
+                 "--kernel-decompress", NULL);
+}
+
 static void test_help(void **state)
 {
     (void)state;
@@ -170,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_full_command_line),
         cmocka_unit_test(test_qemu_aliases_and_defaults),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_kernel_decompress),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
