@@ -9,7 +9,8 @@ GUEST_BUILD := build/guests
 GUEST_SRC := tests/guests
 DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
 
-GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset
+GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset \
+	modes paging exceptions smc tsc-cpuid softint syscall ring3 irqwindow iret
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))
@@ -44,8 +45,18 @@ $(GUEST_BUILD)/obj/%.o: $(GUEST_SRC)/%.c $(GUEST_MK)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
+# A guest may have assembly beside its C file: tests/guests/NAME.S.
+GUEST_ASM_OBJS := $(patsubst $(GUEST_SRC)/%.S,$(GUEST_BUILD)/obj/%.S.o, \
+	$(filter $(GUEST_NAMES:%=$(GUEST_SRC)/%.S),$(wildcard $(GUEST_SRC)/*.S)))
+
+$(GUEST_ASM_OBJS): $(GUEST_BUILD)/obj/%.S.o: $(GUEST_SRC)/%.S $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -c -o $@ $<
+
+$(foreach o,$(GUEST_ASM_OBJS),$(eval $(o:$(GUEST_BUILD)/obj/%.S.o=$(GUEST_BUILD)/%.elf64): $(o)))
+
 $(GUEST_BUILD)/%.elf64: $(GUEST_BUILD)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_SRC)/guest.ld
-	ld $(GUEST_LDFLAGS) -o $@ $(GUEST_BUILD)/obj/$*.o $(GUEST_LIB_OBJS)
+	ld $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
 $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.elf64
 	objcopy -O elf32-i386 $< $@
@@ -93,8 +104,9 @@ $(GUEST_BUILD)/linuxboot-initrd.bin: $(GUEST_MK)
 # Keep the objects and ELF64 files make would otherwise delete as
 # intermediates (they give incremental builds and symbols for debugging).
 .SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.o) $(GUEST_ELFS:.elf=.elf64) \
+	$(GUEST_ASM_OBJS) \
 	$(LINUXBOOT_OBJS) $(GUEST_BUILD)/obj/linuxboot-setup.S.o $(GUEST_BUILD)/linuxboot.payload.elf \
 	$(GUEST_BUILD)/linuxboot.payload
 
--include $(GUEST_LIB_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.d)
+-include $(GUEST_LIB_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_BUILD)/obj/%.d) $(GUEST_ASM_OBJS:.o=.d)
 -include $(LINUXBOOT_OBJS:.o=.d) $(GUEST_BUILD)/obj/linuxboot-setup.S.d

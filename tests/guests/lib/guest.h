@@ -8,9 +8,11 @@
  * returns, the guest exits with code 0 (xuni status 1), or 1 if a check()
  * failed.
  *
- * Everything runs at ring 0, which the nested KVM on our development hosts
- * emulates at about 1 us per instruction: keep loops short, and never use
- * `int n` outside the dedicated probe guest (that host cannot run it).
+ * Everything runs at ring 0 (but what a guest runs through user_run()),
+ * which the nested KVM on our development hosts emulates at about 1 us per
+ * instruction: keep loops short, and never use `int n` outside guests
+ * marked needs=intn (that host cannot run it, at ring 0 or ring 3). What
+ * else it gets wrong is in the guests that probe for it (guests.list).
  */
 #ifndef GUEST_LIB_GUEST_H
 #define GUEST_LIB_GUEST_H
@@ -25,9 +27,10 @@
 #include "multiboot.h"
 
 /* Exit codes for the debug-exit device (xuni status = code * 2 + 1). */
-#define GUEST_EXIT_PASS      0
-#define GUEST_EXIT_FAIL      1
-#define GUEST_EXIT_EXCEPTION 2
+#define GUEST_EXIT_PASS        0
+#define GUEST_EXIT_FAIL        1
+#define GUEST_EXIT_EXCEPTION   2
+#define GUEST_EXIT_HOST_DEFECT 3
 
 /* Where the multiboot loader left us (saved by start.S). */
 extern uint32_t guest_mb_magic;
@@ -52,6 +55,11 @@ int vprintf(const char *fmt, va_list ap);
 extern unsigned guest_failures;
 bool check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 __attribute__((noreturn)) void guest_finish(void);
+/* For a probe guest (probe=F in guests.list) that sees F go wrong: print
+ * "host defect: ..." and exit with GUEST_EXIT_HOST_DEFECT. Under kvm only
+ * the host's CPU can be wrong, and run-guests.sh skips the guests that need
+ * F there; under any other accelerator it is a failure like any other. */
+__attribute__((noreturn, format(printf, 1, 2))) void guest_host_defect(const char *fmt, ...);
 
 /* --- strings (gcc may emit calls to the mem* functions itself) --- */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -74,6 +82,8 @@ typedef void (*irq_handler_t)(struct irq_frame *frame);
 void idt_init(void);
 void idt_load(void); /* on an AP: load the shared IDT */
 void idt_set_handler(unsigned vector, irq_handler_t handler);
+/* "#GP" for 13, ... "interrupt" for a vector that is not an exception. */
+const char *exception_name(uint64_t vector);
 
 static inline void irq_enable(void)
 {
@@ -128,6 +138,14 @@ void ioapic_mask(unsigned pin);
  * virtual-wire PIC can never deliver a stray vector. */
 void pic_disable(void);
 
+/* --- a recorded self-IPI (selfipi.c) --- */
+extern volatile uint64_t self_ipi_count, self_ipi_rip; /* RIP: of the first */
+/* Handle vector (and the spurious one), mask the 8259s and LINT0, enable the LAPIC. */
+void self_ipi_init(unsigned vector, unsigned spurious_vector);
+/* Reset the record, send the IPI to this CPU, wait until it is pending in
+ * the IRR (false if it never is). Taken once IF and the shadows allow. */
+bool self_ipi_send(void);
+
 /* --- firmware tables --- */
 /* The ACPI table with this signature ("FACP", "APIC"), found through the
  * RSDP's XSDT (RSDT for ACPI 1.0), with a valid checksum; NULL (after
@@ -168,5 +186,108 @@ static inline void cpu_relax(void)
 {
     __asm__ volatile("pause" ::: "memory");
 }
+
+/* --- control registers --- */
+static inline uint64_t read_cr0(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr0(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
+static inline uint64_t read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr3(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory");
+}
+static inline uint64_t read_cr4(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+static inline void write_cr4(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+static inline void invlpg(const volatile void *p)
+{
+    __asm__ volatile("invlpg (%0)" ::"r"(p) : "memory");
+}
+static inline void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(subleaf));
+}
+
+/* The boot page tables of start.S: 0-4 GiB identity mapped in 2 MiB pages. */
+extern uint64_t guest_pml4[512];
+
+/* --- descriptors and ring 3 (desc.c, user.S) --- */
+#define TSS_IOMAP_BYTES 128 /* ports 0-0x3ff; ports above are beyond the TSS limit */
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7]; /* ist[0] is IST1 */
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+    uint8_t iomap[TSS_IOMAP_BYTES + 1]; /* a set bit denies the port; then 0xff */
+} __attribute__((packed));
+extern struct tss64 guest_tss;
+
+/* A code or data descriptor: access byte (P, DPL, S, type), flags (G, D/B, L). */
+uint64_t seg_desc(uint32_t base, uint32_t limit, unsigned access, unsigned flags);
+/* Put a descriptor into the extended GDT (selector GUEST_GDT_FREE and up are free). */
+void gdt_set(unsigned selector, uint64_t desc);
+/* Load the extended GDT and the TSS (once). */
+void desc_init(void);
+/* Change an IDT gate's DPL, IST index (0: none) and present bit; after
+ * idt_set_handler(), which resets them (DPL 0, no IST, present). */
+void idt_set_attr(unsigned vector, unsigned dpl, unsigned ist, bool present);
+
+/* desc_init(), the first 4 MiB user-accessible, and trap_init(), whose
+ * handler ends ring-3 code (a guest's own #UD handler would break that). */
+void user_init(void);
+/* Run fn(arg) at ring 3 with these RFLAGS (IF, IOPL) on a user stack; returns
+ * what fn returns, or the value a ring-0 handler passes to user_return(). */
+uint64_t user_run(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t rflags);
+__attribute__((noreturn)) void user_return(uint64_t value);
+extern char user_stack_top[];
+
+/* --- expected exceptions (trap.c) --- */
+#define TRAP_NONE (~0ULL)
+struct trap_record {
+    uint64_t vector, error, rip, cs, rsp, cr2; /* cr2: #PF only */
+    unsigned count;
+};
+extern volatile struct trap_record trap;
+extern volatile uint64_t trap_resume;
+/* Route every exception vector to the recording handler. */
+void trap_init(void);
+/* Forget the last exception. */
+void trap_reset(void);
+/* Exactly one exception happened since trap_reset(), with this vector and error code. */
+bool trapped(unsigned vector, uint64_t error);
+/* Print "WHAT: #GP(0x80)" (or "WHAT: no exception") and check trapped(). */
+void trap_report(const char *what, unsigned vector, uint64_t error);
+/* Print "WHAT: no exception", or fail. */
+void trap_report_none(const char *what);
+/* Extended asm whose instructions may fault: an exception is recorded in
+ * `trap` and execution resumes after the instructions (at the privilege
+ * level it came from). Use: TRAP_ASM("mov %0, %%ds", : : "r"(sel) : "memory"). */
+#define TRAP_ASM(insns, ...)                                                                       \
+    __asm__ volatile("movq $.Ltrap_resume%=, trap_resume(%%rip)\n\t" insns                         \
+                     "\n.Ltrap_resume%=:\n\tmovq $0, trap_resume(%%rip)" __VA_ARGS__)
 
 #endif

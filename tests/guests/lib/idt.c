@@ -37,6 +37,12 @@ static const char *const exception_names[32] = {
     "#NP", "#SS", "#GP", "#PF", "-",   "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
+const char *exception_name(uint64_t vector)
+{
+    return vector < NUM_EXCEPTIONS && exception_names[vector] ? exception_names[vector]
+                                                              : "interrupt";
+}
+
 static void set_gate(unsigned v)
 {
     uint64_t addr = (uintptr_t)isr_stubs + v * ISR_STUB_SIZE;
@@ -82,9 +88,7 @@ void isr_dispatch(struct irq_frame *f)
                f->error, (f->error >> 3) & 0x1fff, f->rip);
         guest_exit(GUEST_EXIT_EXCEPTION);
     }
-    const char *name = f->vector < NUM_EXCEPTIONS && exception_names[f->vector]
-                           ? exception_names[f->vector]
-                           : "interrupt";
+    const char *name = exception_name(f->vector);
     printf("unexpected %s (vector %lu) error 0x%lx at rip 0x%lx rsp 0x%lx\n", name, f->vector,
            f->error, f->rip, f->rsp);
     if (f->vector == 14)
