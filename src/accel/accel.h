@@ -43,6 +43,9 @@ struct accel_ops {
     const char *name;
     /* Can this engine run here? If not, write the reason to why. */
     bool (*available)(char *why, size_t len);
+    /* Does it run guest kernel code at hardware speed here (may be NULL:
+     * yes)? --accel auto takes kvm only then. why says either way. */
+    bool (*fast)(char *why, size_t len);
     int (*init)(struct vm *vm);
     int (*vcpu_create)(struct vm *vm, unsigned index, struct accel_vcpu **out);
     int (*vcpu_reset)(struct accel_vcpu *vcpu, const struct boot_entry *entry);

@@ -65,6 +65,7 @@
 #define LAYOUT_PORT_PIC_SLAVE  0xa0
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4 /* 4 ports, QEMU isa-debug-exit compatible */
 #define LAYOUT_PORT_COM1       0x3f8
+#define LAYOUT_PORT_ELCR       0x4d0 /* 2 ports: 8259 edge/level control */
 #define LAYOUT_PORT_PCI_CONFIG 0xcf8
 
 /* --- interrupt lines (ISA IRQ numbers; GSI = IRQ except IRQ 0 -> GSI 2) --- */

@@ -70,11 +70,19 @@ const struct accel_ops *vm_select_accel(enum accel_kind kind)
         log_error("--accel %s: %s", a->name, why);
         return NULL;
     }
-    if (accel_kvm_ops.available(why, sizeof(why)))
-        return &accel_kvm_ops;
+    /* auto: kvm where it runs guest kernel code at hardware speed (found by
+     * a probe), else emu; one line says which and why. */
+    if (accel_kvm_ops.available(why, sizeof(why))) {
+        if (!accel_kvm_ops.fast || accel_kvm_ops.fast(why, sizeof(why))) {
+            log_info("--accel auto: kvm (%s)", why);
+            return &accel_kvm_ops;
+        }
+    }
     char why_emu[256];
-    if (accel_emu_ops.available(why_emu, sizeof(why_emu)))
+    if (accel_emu_ops.available(why_emu, sizeof(why_emu))) {
+        log_warn("--accel auto: using emu, as %s", why);
         return &accel_emu_ops;
+    }
     log_error("no accelerator can run here: kvm: %s; emu: %s", why, why_emu);
     return NULL;
 }

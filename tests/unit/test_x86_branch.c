@@ -241,17 +241,17 @@ static void test_traps_and_ud(void **state)
 {
     (void)state;
     struct x86_cpu *cpu = h_new_cpu();
-    struct x86_insn in = h_insn(T, P, 0xcc, -1, 3);
+    struct x86_insn in = h_insn(x86_ops_far, P, 0xcc, -1, 3);
     in.len = 1;
     assert_int_equal(h_exec(cpu, &in), X86_EXC_BP);
     assert_int_equal(cpu->rip, H_RIP + 1); /* a trap: after INT3 */
 
-    in = h_insn(T, P, 0xf1, -1, 3);
+    in = h_insn(x86_ops_far, P, 0xf1, -1, 3);
     in.len = 1;
     assert_int_equal(h_exec(cpu, &in), X86_EXC_DB);
     assert_int_equal(cpu->rip, H_RIP + 1);
 
-    in = h_insn(T, P, 0xcd, -1, 3);
+    in = h_insn(x86_ops_far, P, 0xcd, -1, 3);
     in.len = 2;
     in.imm = 3;
     assert_int_equal(h_exec(cpu, &in), X86_EXC_BP);
@@ -266,7 +266,7 @@ static void test_traps_and_ud(void **state)
 
     static const struct {
         uint8_t map, op;
-    } uds[] = {{X86_MAP_0F, 0x0b}, {X86_MAP_0F, 0xb9}, {X86_MAP_0F, 0xff}, {P, 0xce}};
+    } uds[] = {{X86_MAP_0F, 0x0b}, {X86_MAP_0F, 0xb9}, {X86_MAP_0F, 0xff}};
     for (size_t i = 0; i < sizeof(uds) / sizeof(uds[0]); i++) {
         in = h_insn(T, uds[i].map, uds[i].op, -1, 3);
         assert_int_equal(h_exec(cpu, &in), X86_EXC_UD);
@@ -275,11 +275,11 @@ static void test_traps_and_ud(void **state)
 
     /* Far JMP/CALL: the pointer is read first (#PF), then #GP(selector). */
     uint8_t ptr[10] = {0x00, 0x10, 0x40, 0x00, 0x33, 0x00};
-    in = h_insn_mem(T, P, 0xff, 5, 2, X86_RSI, 0);
+    in = h_insn_mem(x86_ops_far, P, 0xff, 5, 2, X86_RSI, 0);
     cpu->gpr[X86_RSI] = (uintptr_t)ptr;
     assert_int_equal(h_exec(cpu, &in), X86_EXC_GP);
     assert_int_equal(cpu->exc.error, 0x30);
-    in = h_insn_mem(T, P, 0xff, 3, 2, X86_RSI, 0);
+    in = h_insn_mem(x86_ops_far, P, 0xff, 3, 2, X86_RSI, 0);
     cpu->gpr[X86_RSI] = 0x10; /* unmapped */
     uint64_t sp = cpu->gpr[X86_RSP];
     assert_int_equal(h_exec(cpu, &in), X86_EXC_PF);

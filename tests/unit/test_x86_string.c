@@ -348,6 +348,7 @@ static void test_rep_fault_precise(void **state)
     /* The end of guest memory (mem_limit) inside a page: the element path
      * raises #PF exactly there. */
     cpu->mem_limit = (uintptr_t)a + 1000;
+    x86_flush_tlb(cpu, true); /* the flat model's pages changed */
     memset(a, 0, 2 * H_PAGE);
     in = h_insn(T, X86_MAP_PRIMARY, 0xaa, -1, 0);
     in.flags = X86_I_REP;

@@ -27,11 +27,13 @@ H_FAMILY(stack)
 H_FAMILY(branch)
 H_FAMILY(string)
 H_FAMILY(misc)
+H_FAMILY(far)
 #define x86_ops_move   h_ops_move
 #define x86_ops_stack  h_ops_stack
 #define x86_ops_branch h_ops_branch
 #define x86_ops_string h_ops_string
 #define x86_ops_misc   h_ops_misc
+#define x86_ops_far    h_ops_far
 
 #define H_RIP     0x401000ULL /* where the instruction under test "is" */
 #define H_NOFAULT (-1)

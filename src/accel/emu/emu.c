@@ -1,17 +1,170 @@
-/* The emu accelerator: xuni's own x86-64 CPU. Not built yet (the software
- * CPU issues add it); until then it reports itself unavailable, with the
- * reason, so "--accel emu" fails with one clear message. */
+/* The emu accelerator: the VM-level part (emu_internal.h): the interrupt
+ * and timer platform KVM would keep in the kernel, interrupt lines, and
+ * the accelerator's ops table. The vCPU loop is in emu_vcpu.c. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
-#include "accel/accel.h"
+#include "accel/emu/emu_internal.h"
+#include "hw/apic_bus.h"
+#include "hw/ioapic.h"
+#include "hw/lapic.h"
+#include "hw/pic.h"
+#include "hw/pit.h"
+#include "util/log.h"
+#include "util/timer.h"
+#include "vm/layout.h"
+#include "vm/vm.h"
+
+uint64_t emu_host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void emu_wake(struct emu_state *emu)
+{
+    pthread_mutex_lock(&emu->wait_lock);
+    emu->kicked = true;
+    pthread_cond_signal(&emu->wait_cond);
+    pthread_mutex_unlock(&emu->wait_lock);
+}
 
 static bool emu_available(char *why, size_t len)
 {
-    snprintf(why, len, "the emu accelerator (software CPU) is not built yet");
-    return false;
+    (void)why;
+    (void)len;
+    return true;
+}
+
+/* An ISA interrupt line: the 8259 input and the IOAPIC pin (IRQ 0 is
+ * wired to pin 2, as the MADT override says). Device lock held. */
+static void emu_set_isa_irq(struct emu_state *emu, unsigned irq, int level)
+{
+    if (irq < 16 && irq != PIC_CASCADE_IRQ)
+        pic_set_irq(emu->pic, irq, level);
+    ioapic_set_irq(emu->ioapic, irq == LAYOUT_IRQ_PIT ? LAYOUT_GSI_PIT : irq, level);
+}
+
+/* The board's lines are GSIs (ISA IRQ = GSI except IRQ 0 -> GSI 2). */
+static void emu_set_irq(struct vm *vm, unsigned gsi, int level)
+{
+    struct emu_state *emu = vm->accel_state;
+    if (gsi == LAYOUT_GSI_PIT) {
+        emu_set_isa_irq(emu, LAYOUT_IRQ_PIT, level);
+        return;
+    }
+    if (gsi < 16)
+        pic_set_irq(emu->pic, gsi, level);
+    if (gsi < IOAPIC_NUM_PINS)
+        ioapic_set_irq(emu->ioapic, gsi, level);
+}
+
+static void pit_irq(void *ctx, unsigned gsi, int level)
+{
+    (void)gsi;
+    emu_set_isa_irq(ctx, LAYOUT_IRQ_PIT, level);
+}
+
+/* The 8259's INT output goes to the boot CPU's LINT0 (virtual wire). */
+static void pic_intr(void *ctx, int level)
+{
+    struct emu_state *emu = ctx;
+    if (emu->nvcpus && emu->vcpus[0]->lapic)
+        lapic_set_lint(emu->vcpus[0]->lapic, 0, level);
+}
+
+static int emu_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+    struct emu_state *emu = vm->accel_state;
+    pthread_mutex_lock(&vm->device_lock);
+    int r = apic_bus_msi(emu->apic_bus, addr, data);
+    pthread_mutex_unlock(&vm->device_lock);
+    return r < 0 ? r : 0;
+}
+
+static int emu_init(struct vm *vm)
+{
+    struct emu_state *emu = calloc(1, sizeof(*emu));
+    if (!emu)
+        return -ENOMEM;
+    vm->accel_state = emu;
+    emu->vm = vm;
+    emu->start_ns = emu_host_ns();
+    pthread_mutex_init(&emu->wait_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&emu->wait_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    emu->timers = timer_service_new(&vm->device_lock);
+    emu->apic_bus = apic_bus_new();
+    if (!emu->timers || !emu->apic_bus)
+        return -ENOMEM;
+    emu->ioapic = ioapic_new(emu->apic_bus, LAYOUT_IOAPIC_ID);
+    emu->pic = pic_new(pic_intr, emu);
+    emu->pit = pit_new(emu->timers, (struct irq_line){.set = pit_irq, .ctx = emu});
+    if (!emu->ioapic || !emu->pic || !emu->pit)
+        return -ENOMEM;
+    int r;
+    if ((r = bus_register(&vm->pio, LAYOUT_PORT_PIC_MASTER, PIC_NR_PORTS, &pic_master_ops, emu->pic,
+                          "pic")) < 0 ||
+        (r = bus_register(&vm->pio, LAYOUT_PORT_PIC_SLAVE, PIC_NR_PORTS, &pic_slave_ops, emu->pic,
+                          "pic")) < 0 ||
+        (r = bus_register(&vm->pio, LAYOUT_PORT_ELCR, PIC_ELCR_NR_PORTS, &pic_elcr_ops, emu->pic,
+                          "elcr")) < 0 ||
+        (r = bus_register(&vm->pio, LAYOUT_PORT_PIT, PIT_NR_PORTS, &pit_ops, emu->pit, "pit")) <
+            0 ||
+        (r = bus_register(&vm->pio, LAYOUT_PORT_SPEAKER, PIT_PORT61_NR_PORTS, &pit_port61_ops,
+                          emu->pit, "port61")) < 0 ||
+        (r = bus_register(&vm->mmio, LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_SIZE, &ioapic_mmio_ops,
+                          emu->ioapic, "ioapic")) < 0)
+        return r;
+    return 0;
+}
+
+static void emu_destroy(struct vm *vm)
+{
+    struct emu_state *emu = vm->accel_state;
+    if (!emu)
+        return;
+    if (emu->timers)
+        timer_service_stop(emu->timers);
+    for (unsigned i = 0; i < emu->nvcpus; i++) {
+        struct accel_vcpu *v = emu->vcpus[i];
+        x86_cpu_destroy(&v->cpu);
+        if (v->lapic)
+            lapic_free(v->lapic);
+        free(v);
+    }
+    if (emu->pit)
+        pit_free(emu->pit);
+    if (emu->pic)
+        pic_free(emu->pic);
+    if (emu->ioapic)
+        ioapic_free(emu->ioapic);
+    if (emu->apic_bus)
+        apic_bus_free(emu->apic_bus);
+    if (emu->timers)
+        timer_service_free(emu->timers);
+    pthread_cond_destroy(&emu->wait_cond);
+    pthread_mutex_destroy(&emu->wait_lock);
+    free(emu);
+    vm->accel_state = NULL;
 }
 
 const struct accel_ops accel_emu_ops = {
     .name = "emu",
     .available = emu_available,
+    .init = emu_init,
+    .vcpu_create = emu_vcpu_create,
+    .vcpu_reset = emu_vcpu_reset,
+    .vcpu_run = emu_vcpu_run,
+    .vcpu_kick = emu_vcpu_kick,
+    .vcpu_get_regs = emu_vcpu_get_regs,
+    .set_irq = emu_set_irq,
+    .msi = emu_msi,
+    .destroy = emu_destroy,
 };

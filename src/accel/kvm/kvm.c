@@ -19,7 +19,7 @@
 
 /* XUNI_KVM_DEVICE overrides the path, so tests can show the error for a
  * host without KVM on a host with it. */
-static const char *kvm_device(void)
+const char *kvm_device_path(void)
 {
     const char *dev = getenv("XUNI_KVM_DEVICE");
     return dev && *dev ? dev : "/dev/kvm";
@@ -44,15 +44,15 @@ static const struct kvm_cap_need kvm_caps_needed[] = {
 
 static int kvm_open(char *why, size_t len)
 {
-    int fd = open(kvm_device(), O_RDWR | O_CLOEXEC);
+    int fd = open(kvm_device_path(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(why, len, "cannot open %s: %s", kvm_device(), strerror(errno));
+        snprintf(why, len, "cannot open %s: %s", kvm_device_path(), strerror(errno));
         return -1;
     }
     int version = ioctl(fd, KVM_GET_API_VERSION, 0);
     if (version != KVM_API_VERSION) {
-        snprintf(why, len, "%s speaks KVM API version %d, xuni needs %d", kvm_device(), version,
-                 KVM_API_VERSION);
+        snprintf(why, len, "%s speaks KVM API version %d, xuni needs %d", kvm_device_path(),
+                 version, KVM_API_VERSION);
         close(fd);
         return -1;
     }
@@ -244,6 +244,7 @@ static int kvm_msi(struct vm *vm, uint64_t addr, uint32_t data)
 const struct accel_ops accel_kvm_ops = {
     .name = "kvm",
     .available = kvm_available,
+    .fast = kvm_runs_at_hardware_speed,
     .init = kvm_init,
     .vcpu_create = kvm_vcpu_create,
     .vcpu_reset = kvm_vcpu_reset,

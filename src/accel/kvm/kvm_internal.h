@@ -25,6 +25,12 @@ struct accel_vcpu {
     volatile bool running; /* thread is set: kicks may signal it */
 };
 
+/* /dev/kvm, or XUNI_KVM_DEVICE (so tests can show the error for a host
+ * without KVM on a host with it). */
+const char *kvm_device_path(void);
+/* The --accel auto probe (kvm_probe.c). */
+bool kvm_runs_at_hardware_speed(char *why, size_t len);
+
 int kvm_vcpu_setup_cpuid(struct accel_vcpu *vcpu);
 
 int kvm_vcpu_create(struct vm *vm, unsigned index, struct accel_vcpu **out);

@@ -182,6 +182,10 @@ struct x86_sys_ops {
     void (*set_cr8)(void *ctx, uint64_t value);
     /* The guest TSC (rdtsc), a count that follows host time. */
     uint64_t (*tsc)(void *ctx);
+    /* May adjust what CPUID returns (out holds the CPU's answer): the
+     * hypervisor leaves of paravirtual interfaces the embedder provides.
+     * May be NULL. */
+    void (*cpuid)(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 };
 
 /* Software TLB (mmu.c): direct-mapped, one array per kind of access, one

@@ -36,6 +36,7 @@
 #include "cpu/x86/insn.h"
 #include "cpu/x86/mem.h"
 #include "cpu/x86/mmu.h"
+#include "cpu/x86/operand.h"
 #include "cpu/x86/seg.h"
 #include "cpu/x86/stack.h"
 
@@ -429,6 +430,15 @@ void x86_fault_from_signal(struct x86_cpu *cpu, uintptr_t host_addr, uint64_t ho
     }
     if ((host_err & X86_PF_WRITE) || x86_insn_rmw(cpu->cur_insn))
         err |= X86_PF_WRITE;
+    /* The host may have touched the operand's bytes in any order (a
+     * compiler copies 16 bytes high half first, say): the guest's CR2 is
+     * the operand's first byte on the faulting page. */
+    const struct x86_insn *in = cpu->cur_insn;
+    if ((in->flags & X86_I_MEM) && in->map != X86_MAP_PRIMARY) {
+        uint64_t ea = x86_ea(cpu, in), page = lin & ~(uint64_t)(X86_PAGE_SIZE - 1);
+        if (ea <= lin && lin - ea < 64)
+            lin = ea > page ? ea : page;
+    }
     x86_raise_pf(cpu, lin, err);
 }
 
@@ -817,6 +827,7 @@ static enum x86_exit run_loop(struct x86_cpu *cpu)
         uint64_t lin = cpu->rip + cpu->seg[X86_CS].base;
         if (cpu->code_mode != X86_MODE64)
             lin = (uint32_t)lin;
+        cpu->cur_insn = NULL; /* a fetch fault belongs to no instruction yet */
         struct x86_block *b = find_block(cpu, lin);
         uint32_t n = b->ninsn < cpu->budget ? b->ninsn : (uint32_t)cpu->budget;
         if (one)

@@ -163,8 +163,11 @@ static void cpuid_system(const struct x86_cpu *cpu, uint32_t leaf, uint32_t out[
 void x86_cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
     cpuid_table_lookup(leaf, subleaf, out);
-    if (cpu && cpu->sys)
+    if (cpu && cpu->sys) {
         cpuid_system(cpu, leaf, out);
+        if (cpu->sys->cpuid)
+            cpu->sys->cpuid(cpu->sys_ctx, leaf, subleaf, out);
+    }
 }
 
 /* 0F A2: the outputs are 32-bit writes, so the upper halves clear. */

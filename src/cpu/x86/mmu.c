@@ -316,7 +316,7 @@ static void *flat_slow(struct x86_cpu *cpu, uint64_t lin, uint64_t size, int wri
     if (lin >= cpu->mem_limit || size > cpu->mem_limit - lin)
         x86_mem_fault(cpu, lin, size, write, seg);
     uint8_t *host = (uint8_t *)(cpu->mem_base + (uintptr_t)lin);
-    if ((lin & 0xfff) + size <= 0x1000)
+    if ((lin & 0xfff) + size <= 0x1000 && (lin | 0xfff) < cpu->mem_limit)
         tlb_fill(cpu, write ? X86_ACC_WRITE : X86_ACC_READ, lin, host - (lin & 0xfff), lin, 0);
     return host;
 }
@@ -435,7 +435,8 @@ const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)
         if (lin >= cpu->mem_limit)
             x86_raise_pf(cpu, lin, X86_PF_USER | X86_PF_FETCH);
         uint8_t *host = (uint8_t *)(cpu->mem_base + (uintptr_t)lin);
-        tlb_fill(cpu, X86_ACC_FETCH, lin, host - (lin & 0xfff), lin, 0);
+        if ((lin | 0xfff) < cpu->mem_limit)
+            tlb_fill(cpu, X86_ACC_FETCH, lin, host - (lin & 0xfff), lin, 0);
         *gpa = lin;
         return host;
     }

@@ -38,6 +38,8 @@
 #define MSR_KERNEL_GS_BASE  0xc0000102
 #define MSR_TSC_AUX         0xc0000103
 #define MSR_K7_HWCR         0xc0010015
+#define MSR_AMD64_SYSCFG    0xc0010010 /* read by Linux's MTRR code on AMD family >= 0Fh */
+#define MSR_K8_INT_PENDING  0xc0010055 /* read by Linux's C1E (erratum 400) check on K8 */
 
 /* VCNT 8 variable ranges, fixed ranges, write-combining. */
 #define MTRRCAP_VALUE (8u | 1u << 8 | 1u << 10)
@@ -104,7 +106,9 @@ int x86_rdmsr(struct x86_cpu *cpu, uint32_t msr, uint64_t *v)
     case MSR_PATCH_LEVEL:
     case MSR_MCG_CAP:
     case MSR_MCG_STATUS:
-        *v = 0;
+    case MSR_AMD64_SYSCFG:
+    case MSR_K8_INT_PENDING:
+        *v = 0; /* nothing modelled is enabled there */
         return 0;
     case MSR_MTRRCAP:
         *v = MTRRCAP_VALUE;
@@ -177,6 +181,8 @@ int x86_wrmsr(struct x86_cpu *cpu, uint32_t msr, uint64_t v)
         return 0;
     case MSR_PATCH_LEVEL:
     case MSR_MCG_STATUS:
+    case MSR_AMD64_SYSCFG:
+    case MSR_K8_INT_PENDING:
         return 0;
     case MSR_MTRRCAP:
     case MSR_MCG_CAP:

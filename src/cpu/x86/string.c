@@ -28,6 +28,7 @@
 #include "cpu/x86/flags.h"
 #include "cpu/x86/insn.h"
 #include "cpu/x86/operand.h"
+#include "cpu/x86/seg.h"
 #include "cpu/x86/stack.h"
 
 /* Keeps the compiler from delaying register commits past the next guest
@@ -147,11 +148,9 @@ static uint64_t chunk_room(const struct x86_insn *in, uint64_t off, uint64_t lin
 
 /* Host pointer for [lin, lin + n) if it is inside guest memory, else NULL
  * (the element path then raises the precise #PF). */
-static uint8_t *host_range(const struct x86_cpu *cpu, uint64_t lin, uint64_t n)
+static uint8_t *host_range(struct x86_cpu *cpu, uint64_t lin, uint64_t n, int write)
 {
-    if (lin >= cpu->mem_limit || n > cpu->mem_limit - lin)
-        return NULL;
-    return (uint8_t *)(cpu->mem_base + (uintptr_t)lin);
+    return x86_mem_direct(cpu, lin, n, write, X86_SEG_NONE);
 }
 
 /* REP MOVS, DF = 0. Returns when done or when the rest must go element by
@@ -169,7 +168,7 @@ static void movs_bulk(struct x86_cpu *cpu, const struct x86_insn *in)
         k = kd < k ? kd : k;
         k = c < k ? c : k;
         uint64_t bytes = k << in->osz;
-        uint8_t *ps = host_range(cpu, s, bytes), *pd = host_range(cpu, d, bytes);
+        uint8_t *ps = host_range(cpu, s, bytes, 0), *pd = host_range(cpu, d, bytes, 1);
         if (k < 2) { /* the last one in the page, or one straddling pages */
             movs_one(cpu, in);
             count_sub(cpu, in, 1);
@@ -212,7 +211,7 @@ static void stos_bulk(struct x86_cpu *cpu, const struct x86_insn *in)
         uint64_t d = dst_lin(cpu, in);
         uint64_t k = chunk_room(in, cpu->gpr[X86_RDI], d);
         k = c < k ? c : k;
-        uint8_t *pd = host_range(cpu, d, k << in->osz);
+        uint8_t *pd = host_range(cpu, d, k << in->osz, 1);
         if (k < 2) {
             stos_one(cpu, in);
             count_sub(cpu, in, 1);
@@ -292,8 +291,8 @@ static bool compare_bulk(struct x86_cpu *cpu, const struct x86_insn *in, bool cm
             k = ks < k ? ks : k;
         }
         k = c < k ? c : k;
-        const uint8_t *pd = host_range(cpu, d, k << osz);
-        const uint8_t *ps = cmps ? host_range(cpu, s, k << osz) : NULL;
+        const uint8_t *pd = host_range(cpu, d, k << osz, 0);
+        const uint8_t *ps = cmps ? host_range(cpu, s, k << osz, 0) : NULL;
         if (k >= 2 && (!pd || (cmps && !ps)))
             return false;
         bool eq = cmps ? cmps_one(cpu, in) : scas_one(cpu, in);
@@ -403,13 +402,36 @@ static void op_scas(struct x86_cpu *cpu, const struct x86_insn *in)
     rep_compare(cpu, in, scas_one);
 }
 
-/* 6C-6F: port I/O from CPL 3 with IOPL 0 (and no TSS I/O bitmap in user
- * mode) is #GP(0). Ring 0 needs the embedder's port hooks, which the
- * system-level work adds; until then it faults the same way. */
+/* 6C-6F: INS and OUTS, one element at a time through the embedder's port
+ * hooks (REP runs the count out; each element commits before the next, so
+ * a fault leaves the registers at the faulting element). User mode: CPL 3
+ * with IOPL 0 and no TSS I/O bitmap is #GP(0). */
 static void op_ins_outs(struct x86_cpu *cpu, const struct x86_insn *in)
 {
-    (void)in;
-    x86_raise(cpu, X86_EXC_GP, 0);
+    unsigned osz = in->osz > 2 ? 2 : in->osz; /* REX.W: still 4 bytes */
+    unsigned size = 1u << osz;
+    uint16_t port = (uint16_t)cpu->gpr[X86_RDX];
+    x86_io_check(cpu, port, size);
+    if (cpu->user_mode)
+        x86_raise(cpu, X86_EXC_GP, 0);
+    bool rep = has_rep(in);
+    while (!rep || count(cpu, in)) {
+        if (in->opcode <= 0x6d) {
+            uint64_t d = dst_lin(cpu, in);
+            x86_probe_write(cpu, d, size);
+            uint32_t v = cpu->sys->pio_in(cpu->sys_ctx, port, size);
+            x86_store(cpu, d, osz, v);
+            advance(cpu, in, X86_RDI, (cpu->rflags & X86_FLAG_DF) ? -(uint64_t)size : size);
+        } else {
+            uint32_t v = (uint32_t)x86_load(cpu, src_lin(cpu, in), osz);
+            cpu->sys->pio_out(cpu->sys_ctx, port, size, v);
+            advance(cpu, in, X86_RSI, (cpu->rflags & X86_FLAG_DF) ? -(uint64_t)size : size);
+        }
+        if (!rep)
+            return;
+        count_sub(cpu, in, 1);
+        COMMIT();
+    }
 }
 
 #define ROW(op, fn, name)                                                                          \
