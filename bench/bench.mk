@@ -2,6 +2,9 @@
 #   make bench-user    busybox sha256sum and gzip -9, and a compiled kernel,
 #                      natively, under `xuni user` and under qemu-x86_64
 #                      (BENCH_SCALE=F scales the work, BENCH_RUNS=N the runs)
+#   make bench-boot    Debian's kernels from start to power-off under emu
+#                      (host and guest decompression) and QEMU TCG, medians
+#                      of BENCH_RUNS=N (default 5) runs, with ratios
 # Run it on the release build (the default MODE).
 BENCH_USER_DIR := $(BUILD)/bench/user
 
@@ -17,4 +20,7 @@ $(BENCH_USER_DIR)/bbgen: tests/user/busybox/bbgen.c bench/bench.mk
 bench-user: $(XUNI) $(BENCH_USER_DIR)/kernel $(BENCH_USER_DIR)/bbgen
 	bench/user/bench-user.sh $(XUNI) $(BENCH_USER_DIR)
 
-.PHONY: bench-user
+bench-boot: $(XUNI) guest
+	bench/boot/bench-boot.sh $(XUNI) $(IMAGES)
+
+.PHONY: bench-user bench-boot

@@ -132,6 +132,16 @@ static void emu_destroy(struct vm *vm)
         return;
     if (emu->timers)
         timer_service_stop(emu->timers);
+    if (getenv("XUNI_STATS")) {
+        /* For benchmarks: how much guest work the run was. */
+        uint64_t insns = 0, flushes = 0;
+        for (unsigned i = 0; i < emu->nvcpus; i++) {
+            insns += emu->vcpus[i]->cpu.icount;
+            flushes += emu->vcpus[i]->cpu.tlb_flushes;
+        }
+        fprintf(stderr, "xuni: stats: %llu instructions retired, %llu TLB flushes\n",
+                (unsigned long long)insns, (unsigned long long)flushes);
+    }
     for (unsigned i = 0; i < emu->nvcpus; i++) {
         struct accel_vcpu *v = emu->vcpus[i];
         x86_cpu_destroy(&v->cpu);
