@@ -25,6 +25,10 @@ struct guest_memory {
     uint64_t ram_size; /* total RAM the user asked for */
     unsigned nregions;
     struct guest_ram_region regions[GUEST_MEMORY_MAX_REGIONS];
+    /* Told about guest RAM that devices wrote (DMA), so an emulated CPU can
+     * drop code it decoded there. May be NULL; called from any thread. */
+    void (*write_notify)(void *ctx, uint64_t gpa, uint64_t len);
+    void *write_notify_ctx;
 };
 
 /* Lay out and map ram_size bytes of RAM (a multiple of 4 KiB, at least
@@ -35,6 +39,14 @@ void guest_memory_destroy(struct guest_memory *mem);
 /* Host pointer for [gpa, gpa+len) if it lies wholly in one RAM region, else
  * NULL. len 0 is treated as 1. */
 void *guest_memory_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* A device wrote [gpa, gpa+len) of guest RAM (see write_notify). */
+static inline void guest_memory_note_write(const struct guest_memory *mem, uint64_t gpa,
+                                           uint64_t len)
+{
+    if (mem->write_notify && len)
+        mem->write_notify(mem->write_notify_ctx, gpa, len);
+}
 
 /* Copy to/from guest RAM; return 0, or -EFAULT if any byte is outside RAM
  * (then nothing is copied). */

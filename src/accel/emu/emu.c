@@ -85,6 +85,41 @@ static int emu_msi(struct vm *vm, uint64_t addr, uint32_t data)
     return r < 0 ? r : 0;
 }
 
+/* A device wrote guest RAM (any thread): queue the range; the vCPU thread
+ * drops code decoded there before its next turn (emu_dma_drain), and a
+ * running vCPU ends its turn at the next block boundary. */
+static void emu_dma_written(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct emu_state *emu = ctx;
+    pthread_mutex_lock(&emu->dma_lock);
+    if (emu->ndma < sizeof(emu->dma) / sizeof(emu->dma[0]))
+        emu->dma[emu->ndma++] = (struct emu_dma_range){gpa, len};
+    else
+        emu->dma_overflow = true;
+    pthread_mutex_unlock(&emu->dma_lock);
+    struct accel_vcpu *running = __atomic_load_n(&emu->running, __ATOMIC_ACQUIRE);
+    if (running)
+        x86_request_stop(&running->cpu);
+}
+
+void emu_dma_drain(struct emu_state *emu)
+{
+    if (!__atomic_load_n(&emu->ndma, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&emu->dma_overflow, __ATOMIC_RELAXED))
+        return;
+    struct x86_cpu *cpu = &emu->vcpus[0]->cpu; /* the block cache is shared */
+    pthread_mutex_lock(&emu->dma_lock);
+    if (emu->dma_overflow) {
+        x86_invalidate_code(cpu, 0, LAYOUT_RAM_ABOVE_4G + guest_memory_high_size(&emu->vm->mem));
+    } else {
+        for (unsigned i = 0; i < emu->ndma; i++)
+            x86_invalidate_code(cpu, emu->dma[i].gpa, emu->dma[i].len);
+    }
+    emu->ndma = 0;
+    emu->dma_overflow = false;
+    pthread_mutex_unlock(&emu->dma_lock);
+}
+
 static int emu_init(struct vm *vm)
 {
     struct emu_state *emu = calloc(1, sizeof(*emu));
@@ -93,6 +128,9 @@ static int emu_init(struct vm *vm)
     vm->accel_state = emu;
     emu->vm = vm;
     emu->start_ns = emu_host_ns();
+    pthread_mutex_init(&emu->dma_lock, NULL);
+    vm->mem.write_notify = emu_dma_written;
+    vm->mem.write_notify_ctx = emu;
     pthread_mutex_init(&emu->wait_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -159,6 +197,8 @@ static void emu_destroy(struct vm *vm)
         apic_bus_free(emu->apic_bus);
     if (emu->timers)
         timer_service_free(emu->timers);
+    vm->mem.write_notify = NULL;
+    pthread_mutex_destroy(&emu->dma_lock);
     pthread_cond_destroy(&emu->wait_cond);
     pthread_mutex_destroy(&emu->wait_lock);
     free(emu);

@@ -45,6 +45,14 @@ struct emu_state {
     struct accel_vcpu *vcpus[64];
     struct accel_vcpu *running; /* the vCPU inside x86_run(), or NULL */
     uint64_t start_ns;          /* host time at VM start (kvmclock's zero) */
+    /* Guest RAM written by devices (DMA), for the CPU to drop code decoded
+     * there before it runs again (guest_memory's write notifier). */
+    pthread_mutex_t dma_lock;
+    struct emu_dma_range {
+        uint64_t gpa, len;
+    } dma[64];
+    unsigned ndma;
+    bool dma_overflow;
     unsigned nvcpus;
     /* Sleeping while every vCPU is halted. */
     pthread_mutex_t wait_lock;
@@ -73,6 +81,9 @@ void emu_pvclock_cpuid(uint32_t leaf, uint32_t out[4]);
 bool emu_pvclock_msr(uint32_t msr);
 int emu_pvclock_rdmsr(struct accel_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int emu_pvclock_wrmsr(struct accel_vcpu *vcpu, uint32_t msr, uint64_t value);
+
+/* Drop decoded code where devices wrote guest RAM (vCPU thread). */
+void emu_dma_drain(struct emu_state *emu);
 
 /* Wake the vCPU thread (something may be pending). */
 void emu_wake(struct emu_state *emu);

@@ -321,6 +321,7 @@ static void fatal(struct accel_vcpu *v, const char *why)
 /* One turn of one vCPU; false when the machine must stop. */
 static bool run_turn(struct accel_vcpu *v, uint64_t slice)
 {
+    emu_dma_drain(v->emu);
     __atomic_store_n(&v->emu->running, v, __ATOMIC_RELEASE);
     enum x86_exit r = x86_run(&v->cpu, slice);
     __atomic_store_n(&v->emu->running, NULL, __ATOMIC_RELEASE);

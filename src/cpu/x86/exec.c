@@ -736,6 +736,10 @@ static void block_span(const struct x86_block *b, uint64_t page, uint64_t *lo, u
 void x86_code_write(struct x86_cpu *cpu, uint64_t gpa, uint64_t len)
 {
     struct x86_block_cache *c = cpu->blocks;
+    if (gpa >= c->npages << 12)
+        return;
+    if (len > (c->npages << 12) - gpa)
+        len = (c->npages << 12) - gpa; /* nothing is tracked beyond */
     while (len) {
         uint64_t page = gpa & ~0xfffull, off = gpa & 0xfff;
         uint64_t n = X86_PAGE_SIZE - off < len ? X86_PAGE_SIZE - off : len;

@@ -424,13 +424,8 @@ void x86_mem_check(struct x86_cpu *cpu, uint64_t lin, uint64_t n, int write, uns
         translate(cpu, a, write ? X86_ACC_WRITE : X86_ACC_READ, write, &gpa);
 }
 
-const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)
+const uint8_t *x86_fetch_slow(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)
 {
-    const struct x86_tlb_entry *e = &cpu->tlb->e[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
-    if (e->tag == (lin & ~0xfffull)) {
-        *gpa = (e->phys & ~0xfffull) | (lin & 0xfff);
-        return (const uint8_t *)(uintptr_t)(lin + e->addend);
-    }
     if (!cpu->sys) {
         if (lin >= cpu->mem_limit)
             x86_raise_pf(cpu, lin, X86_PF_USER | X86_PF_FETCH);

@@ -24,7 +24,16 @@
 /* Host pointer of the byte at linear address lin for an instruction fetch
  * (the rest of its page is valid too), and its guest-physical address.
  * Raises #PF (fetch) if it cannot be fetched. */
-const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa);
+const uint8_t *x86_fetch_slow(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa);
+static inline const uint8_t *x86_fetch_ptr(struct x86_cpu *cpu, uint64_t lin, uint64_t *gpa)
+{
+    const struct x86_tlb_entry *e = &cpu->tlb->e[X86_ACC_FETCH][(lin >> 12) & (X86_TLB_SIZE - 1)];
+    if (__builtin_expect(e->tag == (lin & ~0xfffull), 1)) {
+        *gpa = (e->phys & ~0xfffull) | (lin & 0xfff);
+        return (const uint8_t *)(uintptr_t)(lin + e->addend);
+    }
+    return x86_fetch_slow(cpu, lin, gpa);
+}
 
 /* Write out stores left in the bounce buffer (end of the instruction's
  * block). */
