@@ -179,6 +179,11 @@ void lapic_update(struct lapic *l)
         l->kick(l->kick_ctx);
 }
 
+bool lapic_has_events(const struct lapic *l)
+{
+    return l->events != 0;
+}
+
 unsigned lapic_take_events(struct lapic *l, uint8_t *sipi_vector)
 {
     unsigned ev = l->events;

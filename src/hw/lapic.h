@@ -132,6 +132,7 @@ void lapic_reset(struct lapic *l);
 int lapic_pending(const struct lapic *l);
 int lapic_ack(struct lapic *l);
 unsigned lapic_take_events(struct lapic *l, uint8_t *sipi_vector);
+bool lapic_has_events(const struct lapic *l); /* something for lapic_take_events */
 uint8_t lapic_get_cr8(const struct lapic *l);
 void lapic_set_cr8(struct lapic *l, uint64_t cr8);
 

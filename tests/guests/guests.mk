@@ -10,7 +10,8 @@ GUEST_SRC := tests/guests
 DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
 
 GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset \
-	modes paging exceptions smc tsc-cpuid softint syscall ring3 irqwindow iret
+	modes paging exceptions smc tsc-cpuid softint syscall ring3 irqwindow iret legacy gates \
+	nmi-shadow
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))

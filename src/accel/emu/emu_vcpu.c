@@ -178,8 +178,8 @@ static void lapic_kick(void *ctx)
     struct accel_vcpu *v = ctx;
     update_pending(v);
     struct accel_vcpu *running = __atomic_load_n(&v->emu->running, __ATOMIC_ACQUIRE);
-    if (running && running != v)
-        x86_request_stop(&running->cpu);
+    if (running && (running != v || lapic_has_events(v->lapic)))
+        x86_request_stop(&running->cpu); /* events (NMI, INIT, SIPI) are taken between turns */
     emu_wake(v->emu);
 }
 

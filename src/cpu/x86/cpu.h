@@ -323,6 +323,7 @@ struct x86_cpu {
     volatile int nmi_pending;
     bool int_shadow;  /* STI / MOV SS: no interrupt before the next instruction ends */
     bool nmi_blocked; /* between NMI delivery and the next IRET */
+    bool ss_loaded;   /* the instruction loaded SS: no single-step trap after it */
     bool halted;
     int delivering;    /* the vector being delivered (for #DF), or -1 */
     bool exc_external; /* delivering an external event (error codes get EXT) */

@@ -834,8 +834,12 @@ static enum x86_exit run_loop(struct x86_cpu *cpu)
         cpu->cur_insn = NULL; /* a fetch fault belongs to no instruction yet */
         struct x86_block *b = find_block(cpu, lin);
         uint32_t n = b->ninsn < cpu->budget ? b->ninsn : (uint32_t)cpu->budget;
-        if (one)
+        /* Single-step (system mode): TF at the start of an instruction
+         * makes a #DB trap after it, except after a load of SS. */
+        bool tf = cpu->sys && (cpu->rflags & X86_FLAG_TF);
+        if (one || tf)
             n = 1;
+        cpu->ss_loaded = false;
         /* Counted before running: an exception leaves the count one block
          * ahead at most, which only budgets and statistics see. */
         cpu->budget -= n;
@@ -850,6 +854,11 @@ static enum x86_exit run_loop(struct x86_cpu *cpu)
         if (__builtin_expect(cpu->pending_n != 0, 0)) {
             cpu->cur_insn = NULL;
             x86_pending_flush(cpu);
+        }
+        if (__builtin_expect(tf, 0) && !cpu->ss_loaded) {
+            cpu->dr[6] |= X86_DR6_BS;
+            cpu->cur_insn = NULL;
+            x86_deliver_trap(cpu, X86_EXC_DB);
         }
     }
 }

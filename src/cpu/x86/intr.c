@@ -190,6 +190,13 @@ bool x86_deliver_exception(struct x86_cpu *cpu)
     return true;
 }
 
+void x86_deliver_trap(struct x86_cpu *cpu, unsigned vector)
+{
+    cpu->delivering = (int)vector;
+    deliver(cpu, vector, false, 0, false, false);
+    cpu->delivering = -1;
+}
+
 void x86_deliver_event(struct x86_cpu *cpu, unsigned vector)
 {
     /* A fault while delivering comes back through x86_run's exception

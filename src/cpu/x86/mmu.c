@@ -234,11 +234,12 @@ static struct xlate walk(struct x86_cpu *cpu, uint64_t lin, unsigned acc, bool u
         if (level == 1 || large) {
             uint64_t size = 1ull << shift;
             if (large) {
-                /* Bits 12 (PAT) .. shift-1 of a large page's address are
-                 * reserved except bit 12 (32-bit PSE: bits 13-21 are
-                 * PSE-36 address bits, taken as zero here). */
+                /* Bits 13 .. shift-1 of a large page's address are
+                 * reserved (bit 12 is PAT); in a 32-bit 4 MiB PDE bits
+                 * 20:13 would be PSE-36 address bits, which the CPU does
+                 * not advertise, so they are reserved too. */
                 uint64_t low = (size - 1) & ~0x1fffull;
-                if (wide && (e & low))
+                if (e & low)
                     page_fault(cpu, lin, err | X86_PF_PRESENT | X86_PF_RSVD);
                 r.flags |= X86_TLB_LARGE;
                 r.lo = lin & ~(size - 1);

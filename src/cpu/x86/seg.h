@@ -41,6 +41,10 @@ void x86_iret(struct x86_cpu *cpu, unsigned osz);
 bool x86_deliver_exception(struct x86_cpu *cpu);
 /* Deliver an NMI or an external interrupt vector (between instructions). */
 void x86_deliver_event(struct x86_cpu *cpu, unsigned vector);
+/* Deliver a trap the last instruction caused (the single-step #DB). */
+void x86_deliver_trap(struct x86_cpu *cpu, unsigned vector);
+
+#define X86_DR6_BS (1u << 14)
 
 /* Raise a software interrupt (INT n, INT3, INTO): a trap whose gate DPL
  * is checked against CPL. */

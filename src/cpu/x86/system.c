@@ -73,7 +73,8 @@ void x86_seg_load(struct x86_cpu *cpu, unsigned sreg, uint16_t sel)
     if (!cpu->user_mode) {
         x86_seg_load_sys(cpu, sreg, sel);
         if (sreg == X86_SS)
-            cpu->int_shadow = true; /* MOV SS, POP SS: no interrupt before the next instruction */
+            cpu->int_shadow = cpu->ss_loaded = true; /* MOV SS, POP SS: no interrupt or
+                                                        single-step before the next one */
         return;
     }
     struct x86_segment *s = &cpu->seg[sreg];
