@@ -14,7 +14,8 @@
  *
  * Port I/O and MMIO exits go to vm->pio / vm->mmio (bus_read/bus_write).
  * Devices raise interrupts through set_irq (the board wires irq_lines to
- * it); msi is optional. Nothing outside accel/kvm includes <linux/kvm.h>.
+ * it); msi is optional. Both are called with the board's device lock held.
+ * Nothing outside accel/kvm includes <linux/kvm.h>.
  */
 #ifndef XUNI_ACCEL_ACCEL_H
 #define XUNI_ACCEL_ACCEL_H

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "boot/aml.h"
 #include "hw/acpi_pm.h"
 #include "util/log.h"
 #include "vm/layout.h"
@@ -152,7 +153,22 @@ enum madt_type { MADT_LAPIC = 0, MADT_IOAPIC = 1, MADT_OVERRIDE = 2, MADT_LAPIC_
 #define MADT_ACTIVE_HIGH    0x1
 #define MADT_LEVEL          0xc
 
+/* MCFG (PCI Firmware Specification 3.0, section 4.1.2): one entry per
+ * ECAM window. */
+struct acpi_mcfg {
+    struct acpi_header h;
+    uint64_t reserved;
+} __attribute__((packed));
+
+struct mcfg_entry {
+    uint64_t base;
+    uint16_t segment;
+    uint8_t start_bus, end_bus;
+    uint32_t reserved;
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct acpi_header) == 36, "ACPI header");
+_Static_assert(sizeof(struct acpi_mcfg) == 44 && sizeof(struct mcfg_entry) == 16, "MCFG");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
 _Static_assert(sizeof(struct acpi_facs) == 64, "FACS");
 _Static_assert(sizeof(struct acpi_gas) == 12, "GAS");
@@ -275,12 +291,100 @@ static int acpi_build_facs(struct acpi_writer *w)
     return 0;
 }
 
+/* Name (_CRS, ResourceTemplate () { ... }) of the PCI host bridge: the
+ * buses, the configuration ports it consumes, and the I/O and memory
+ * windows it forwards (all I/O ports but the configuration ones). */
+static void dsdt_pci_crs(struct aml *a)
+{
+    uint8_t buf[128];
+    struct aml r;
+    aml_init(&r, buf, sizeof(buf));
+    aml_res_bus_range(&r, 0, LAYOUT_PCI_ECAM_BUSES - 1);
+    aml_res_io(&r, LAYOUT_PORT_PCI_CONFIG, 8);
+    aml_res_io_range(&r, 0, LAYOUT_PORT_PCI_CONFIG - 1);
+    aml_res_io_range(&r, LAYOUT_PORT_PCI_CONFIG + 8, 0xffff);
+    aml_res_mem_range(&r, (uint32_t)LAYOUT_PCI_MMIO_START, (uint32_t)(LAYOUT_PCI_MMIO_END - 1));
+    aml_res_end(&r);
+    aml_name(a, "_CRS");
+    aml_buffer(a, buf, r.overflow ? 0 : r.len);
+}
+
+/* Name (_PRT, Package () { Package () { slot << 16 | 0xffff, pin, 0, GSI },
+ * ... }): every pin of every slot straight to its IOAPIC input (no link
+ * devices), as layout_pci_intx_gsi() wires them. */
+static void dsdt_pci_prt(struct aml *a)
+{
+    aml_name(a, "_PRT");
+    size_t prt = aml_package_begin(a, LAYOUT_PCI_SLOTS * 4);
+    for (unsigned slot = 0; slot < LAYOUT_PCI_SLOTS; slot++) {
+        for (unsigned pin = 0; pin < 4; pin++) {
+            size_t e = aml_package_begin(a, 4);
+            aml_int(a, (uint64_t)slot << 16 | 0xffff);
+            aml_int(a, pin);
+            aml_int(a, 0);
+            aml_int(a, layout_pci_intx_gsi(slot, pin));
+            aml_end(a, e);
+        }
+    }
+    aml_end(a, prt);
+}
+
+/* \_SB.PCI0, the PCIe host bridge of segment 0 (its ECAM is in the MCFG),
+ * and \_SB.MRES, the motherboard resource that reserves the ECAM window
+ * (Linux wants it reserved before it uses MMCONFIG). */
+static void dsdt_pci(struct aml *a)
+{
+    size_t sb = aml_scope_begin(a, "\\_SB");
+    size_t dev = aml_device_begin(a, "PCI0");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0A08");
+    aml_name(a, "_CID");
+    aml_eisaid(a, "PNP0A03");
+    aml_name(a, "_UID");
+    aml_int(a, 0);
+    aml_name(a, "_SEG");
+    aml_int(a, 0);
+    aml_name(a, "_BBN");
+    aml_int(a, 0);
+    /* _OSC grants what the OS asks for: there are no PCIe ports, hot plug
+     * or AER here that firmware would keep for itself. */
+    size_t osc = aml_method_begin(a, "_OSC", 4);
+    aml_return(a);
+    aml_arg(a, 3);
+    aml_end(a, osc);
+    dsdt_pci_crs(a);
+    dsdt_pci_prt(a);
+    aml_end(a, dev);
+
+    dev = aml_device_begin(a, "MRES");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0C02");
+    aml_name(a, "_UID");
+    aml_int(a, 1);
+    uint8_t buf[32];
+    struct aml r;
+    aml_init(&r, buf, sizeof(buf));
+    aml_res_mem32_fixed(&r, (uint32_t)LAYOUT_PCI_ECAM_BASE, (uint32_t)LAYOUT_PCI_ECAM_SIZE);
+    aml_res_end(&r);
+    aml_name(a, "_CRS");
+    aml_buffer(a, buf, r.len);
+    aml_end(a, dev);
+    aml_end(a, sb);
+}
+
 static int acpi_build_dsdt(struct acpi_writer *w)
 {
     struct acpi_header *h = acpi_begin(w, "DSDT", 2, sizeof(*h));
     if (!h)
         return -ENOSPC;
     acpi_append(w, dsdt_aml, sizeof(dsdt_aml));
+    uint8_t buf[4096];
+    struct aml a;
+    aml_init(&a, buf, sizeof(buf));
+    dsdt_pci(&a);
+    if (a.overflow)
+        return -ENOSPC;
+    acpi_append(w, buf, a.len);
     return acpi_end(w, h, &w->dsdt);
 }
 
@@ -350,10 +454,26 @@ static int acpi_build_madt(struct acpi_writer *w, uint64_t *addr)
     return acpi_end(w, m, addr);
 }
 
+static int acpi_build_mcfg(struct acpi_writer *w, uint64_t *addr)
+{
+    struct acpi_mcfg *m = acpi_begin(w, "MCFG", 1, sizeof(*m));
+    if (!m)
+        return -ENOSPC;
+    struct mcfg_entry e = {
+        .base = LAYOUT_PCI_ECAM_BASE,
+        .segment = 0,
+        .start_bus = 0,
+        .end_bus = LAYOUT_PCI_ECAM_BUSES - 1,
+    };
+    acpi_append(w, &e, sizeof(e));
+    return acpi_end(w, m, addr);
+}
+
 /* The tables the RSDT and XSDT list, in order. */
 static int (*const acpi_tables[])(struct acpi_writer *w, uint64_t *addr) = {
     acpi_build_fadt,
     acpi_build_madt,
+    acpi_build_mcfg,
 };
 
 #define ACPI_NTABLES (sizeof(acpi_tables) / sizeof(acpi_tables[0]))

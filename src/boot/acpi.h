@@ -4,14 +4,22 @@
  * acpi_build() writes into [LAYOUT_ACPI_START, LAYOUT_ACPI_END):
  *
  *   RSDP (rev 2, at LAYOUT_ACPI_START, 16-byte aligned so a scan of
- *         0xe0000-0xfffff finds it) -> RSDT and XSDT -> FADT, MADT
+ *         0xe0000-0xfffff finds it) -> RSDT and XSDT -> FADT, MADT, MCFG
  *   FADT (rev 6) -> FACS, DSDT; PM1a event/control and PM timer at the
  *         LAYOUT_PORT_ACPI_* ports (hw/acpi_pm.h), SCI on LAYOUT_IRQ_SCI,
  *         no SMI_CMD (always in ACPI mode), reset through port 0x64 = 0xfe
- *   DSDT  \_S5 = {5, 5, 0, 0}: SLP_TYP 5 is soft-off
+ *   DSDT  \_S5 = {5, 5, 0, 0}: SLP_TYP 5 is soft-off;
+ *         \_SB.PCI0: the PCI host bridge (PNP0A08, compatible PNP0A03,
+ *         segment 0, bus 0) with _CRS (buses 0-255, ports 0xcf8-0xcff
+ *         consumed, every other port and the LAYOUT_PCI_MMIO window
+ *         forwarded), _PRT (pins INTA-D of all 32 slots to the GSIs of
+ *         layout_pci_intx_gsi) and an _OSC granting all; \_SB.MRES
+ *         (PNP0C02) reserving the ECAM window
  *   MADT  one local APIC per vCPU (processor id = APIC id = index), the
  *         I/O APIC, ISA overrides IRQ 0 -> GSI 2 and SCI level/high, NMI on
  *         LINT1 of every CPU
+ *   MCFG  the ECAM window at LAYOUT_PCI_ECAM_BASE for segment 0, buses
+ *         0 to LAYOUT_PCI_ECAM_BUSES - 1
  */
 #ifndef XUNI_BOOT_ACPI_H
 #define XUNI_BOOT_ACPI_H

@@ -104,6 +104,24 @@ _Static_assert(sizeof(struct mp_bus) == 8 && sizeof(struct mp_ioapic) == 8 &&
 #define MP_FIXED_SIZE                                                                              \
     (sizeof(struct mp_floating) + sizeof(struct mp_config) + sizeof(struct mp_bus) +               \
      sizeof(struct mp_ioapic) + (MP_IO_INTS + MP_LOCAL_INTS) * sizeof(struct mp_intsrc))
+#define MP_PCI_PINS 4 /* INTA-D */
+
+/* With PCI, its bus is MP bus 0 (Linux takes an MP bus id for the PCI bus
+ * number) and the ISA bus comes next, as SeaBIOS numbers them. */
+#define MP_PCI_BUS 0
+static unsigned mp_isa_bus(uint32_t pci_slots)
+{
+    return pci_slots ? 1 : 0;
+}
+
+/* What the PCI bus adds: its bus entry and one entry per slot and pin. */
+static size_t mp_pci_size(uint32_t pci_slots)
+{
+    if (!pci_slots)
+        return 0;
+    return sizeof(struct mp_bus) +
+           (size_t)__builtin_popcount(pci_slots) * MP_PCI_PINS * sizeof(struct mp_intsrc);
+}
 
 /* The table under construction: a bump allocator over an EBDA-sized buffer. */
 struct mp_writer {
@@ -143,9 +161,12 @@ static uint8_t mp_checksum(const void *data, size_t len)
     return (uint8_t)-sum;
 }
 
-unsigned mptable_max_cpus(void)
+unsigned mptable_max_cpus(uint32_t pci_slots)
 {
-    unsigned fit = (LAYOUT_EBDA_SIZE - MP_FIXED_SIZE) / sizeof(struct mp_processor);
+    size_t fixed = MP_FIXED_SIZE + mp_pci_size(pci_slots);
+    if (fixed > LAYOUT_EBDA_SIZE)
+        return 0;
+    unsigned fit = (unsigned)((LAYOUT_EBDA_SIZE - fixed) / sizeof(struct mp_processor));
     return fit < LAYOUT_MAX_VCPUS ? fit : LAYOUT_MAX_VCPUS;
 }
 
@@ -164,9 +185,14 @@ static void mp_add_processors(struct mp_writer *w, unsigned ncpus)
     }
 }
 
-static void mp_add_buses_and_ioapic(struct mp_writer *w)
+static void mp_add_buses_and_ioapic(struct mp_writer *w, uint32_t pci_slots)
 {
-    struct mp_bus isa = {.type = MP_BUS, .bus_id = 0};
+    if (pci_slots) {
+        struct mp_bus pci = {.type = MP_BUS, .bus_id = MP_PCI_BUS};
+        memcpy(pci.bus_type, "PCI   ", sizeof(pci.bus_type));
+        mp_add_entry(w, &pci, sizeof(pci));
+    }
+    struct mp_bus isa = {.type = MP_BUS, .bus_id = (uint8_t)mp_isa_bus(pci_slots)};
     memcpy(isa.bus_type, "ISA   ", sizeof(isa.bus_type));
     mp_add_entry(w, &isa, sizeof(isa));
 
@@ -182,7 +208,7 @@ static void mp_add_buses_and_ioapic(struct mp_writer *w)
 
 /* ISA IRQ n reaches I/O APIC pin n, except the PIT's IRQ 0 (pin 2, as on
  * real boards and in the MADT override) and the cascade IRQ 2. */
-static void mp_add_interrupts(struct mp_writer *w)
+static void mp_add_interrupts(struct mp_writer *w, uint32_t pci_slots)
 {
     for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
         if (irq == MP_ISA_CASCADE)
@@ -190,12 +216,28 @@ static void mp_add_interrupts(struct mp_writer *w)
         struct mp_intsrc src = {
             .type = MP_IOINTSRC,
             .irq_type = MP_INT,
-            .src_bus = 0,
+            .src_bus = (uint8_t)mp_isa_bus(pci_slots),
             .src_irq = (uint8_t)irq,
             .dst_apic = LAYOUT_IOAPIC_ID,
             .dst_pin = (uint8_t)(irq == LAYOUT_IRQ_PIT ? LAYOUT_GSI_PIT : irq),
         };
         mp_add_entry(w, &src, sizeof(src));
+    }
+    /* PCI INTx: the source is slot << 2 | pin; flags 0 are the PCI bus's
+     * default, level triggered and active low, as the ACPI _PRT says too
+     * (neither IOAPIC, ours or KVM's, applies the polarity). */
+    for (unsigned slot = 0; slot < 32; slot++) {
+        for (unsigned pin = 0; (pci_slots >> slot & 1) && pin < MP_PCI_PINS; pin++) {
+            struct mp_intsrc src = {
+                .type = MP_IOINTSRC,
+                .irq_type = MP_INT,
+                .src_bus = MP_PCI_BUS,
+                .src_irq = (uint8_t)(slot << 2 | pin),
+                .dst_apic = LAYOUT_IOAPIC_ID,
+                .dst_pin = (uint8_t)layout_pci_intx_gsi(slot, pin),
+            };
+            mp_add_entry(w, &src, sizeof(src));
+        }
     }
     /* The 8259 reaches every LAPIC through LINT0 (virtual wire), NMI through LINT1. */
     static const uint8_t lint_type[MP_LOCAL_INTS] = {MP_EXTINT, MP_NMI};
@@ -224,7 +266,7 @@ static int mp_write_bda(struct guest_memory *mem)
     return 0;
 }
 
-int mptable_build(struct guest_memory *mem, unsigned ncpus)
+int mptable_build(struct guest_memory *mem, unsigned ncpus, uint32_t pci_slots)
 {
     struct mp_writer w;
     memset(&w, 0, sizeof(w));
@@ -233,10 +275,12 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
         log_error("MP table: no CPUs to describe");
         return -EINVAL;
     }
-    if (ncpus > mptable_max_cpus()) {
-        log_warn("MP table: describing %u of %u CPUs (the EBDA holds no more)", mptable_max_cpus(),
-                 ncpus);
-        ncpus = mptable_max_cpus();
+    unsigned max = mptable_max_cpus(pci_slots);
+    if (max == 0)
+        goto nospace;
+    if (ncpus > max) {
+        log_warn("MP table: describing %u of %u CPUs (the EBDA holds no more)", max, ncpus);
+        ncpus = max;
     }
 
     struct mp_floating *mpf = mp_alloc(&w, sizeof(*mpf));
@@ -246,8 +290,8 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus)
     size_t config_off = (uint8_t *)w.config - w.buf;
 
     mp_add_processors(&w, ncpus);
-    mp_add_buses_and_ioapic(&w);
-    mp_add_interrupts(&w);
+    mp_add_buses_and_ioapic(&w, pci_slots);
+    mp_add_interrupts(&w, pci_slots);
     if (w.overflow)
         goto nospace;
 

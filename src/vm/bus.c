@@ -18,21 +18,40 @@ void bus_destroy(struct bus *bus)
     bus->nranges = bus->cap = 0;
 }
 
-int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops,
-                 void *opaque, const char *name)
+/* Where a range at base goes in the sorted array, and the claimed range it
+ * would overlap (or NULL). */
+static unsigned bus_slot(const struct bus *bus, uint64_t base, uint64_t len,
+                         const struct bus_range **clash)
 {
-    if (len == 0 || base + len - 1 < base)
-        return -EINVAL;
     unsigned pos = 0;
     while (pos < bus->nranges && bus->ranges[pos].base < base)
         pos++;
     const struct bus_range *prev = pos ? &bus->ranges[pos - 1] : NULL;
     const struct bus_range *next = pos < bus->nranges ? &bus->ranges[pos] : NULL;
-    const struct bus_range *clash = NULL;
+    *clash = NULL;
     if (prev && prev->base + prev->len - 1 >= base)
-        clash = prev;
+        *clash = prev;
     else if (next && next->base <= base + len - 1)
-        clash = next;
+        *clash = next;
+    return pos;
+}
+
+bool bus_is_free(const struct bus *bus, uint64_t base, uint64_t len)
+{
+    const struct bus_range *clash;
+    if (len == 0 || base + len - 1 < base)
+        return false;
+    bus_slot(bus, base, len, &clash);
+    return clash == NULL;
+}
+
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops,
+                 void *opaque, const char *name)
+{
+    if (len == 0 || base + len - 1 < base)
+        return -EINVAL;
+    const struct bus_range *clash;
+    unsigned pos = bus_slot(bus, base, len, &clash);
     if (clash) {
         log_error("%s range %#llx+%#llx of %s overlaps %s", bus->name, (unsigned long long)base,
                   (unsigned long long)len, name, clash->name);
@@ -50,6 +69,19 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
     bus->ranges[pos] = (struct bus_range){base, len, ops, opaque, name};
     bus->nranges++;
     return 0;
+}
+
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque)
+{
+    for (unsigned i = 0; i < bus->nranges; i++) {
+        if (bus->ranges[i].base == base && bus->ranges[i].opaque == opaque) {
+            memmove(&bus->ranges[i], &bus->ranges[i + 1],
+                    (bus->nranges - i - 1) * sizeof(*bus->ranges));
+            bus->nranges--;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)

@@ -10,11 +10,18 @@
  * are dropped; each unclaimed address is logged once (log_once_set), never
  * fatal. Callbacks run under the bus's lock (the board's big device lock),
  * so a device needs no locking of its own against vCPU threads.
+ *
+ * Ranges may come and go while the machine runs (a guest moving a PCI BAR):
+ * bus_register()/bus_unregister() take no lock themselves, so they are
+ * called either before the vCPUs start or with the lock held, typically
+ * from inside another range's callback (bus_read/bus_write touch nothing
+ * of the range after its callback returns).
  */
 #ifndef XUNI_VM_BUS_H
 #define XUNI_VM_BUS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/log.h"
@@ -49,6 +56,13 @@ void bus_destroy(struct bus *bus);
  * -ENOMEM. A callback may be NULL: that direction reads all-ones / drops. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops,
                  void *opaque, const char *name);
+
+/* Release the range claimed at exactly base by opaque: 0, or -ENOENT. */
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque);
+
+/* Could [base, base+len) be claimed (non-empty, not wrapping, no overlap)?
+ * Lets a caller that must not log (a guest-driven remap) check first. */
+bool bus_is_free(const struct bus *bus, uint64_t base, uint64_t len);
 
 /* The range holding addr, or NULL. */
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr);

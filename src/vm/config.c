@@ -55,10 +55,16 @@ void vm_config_usage(FILE *out)
           "  --kernel-decompress host|guest\n"
           "                       who unpacks a compressed bzImage: xuni, before the guest\n"
           "                       starts (default), or the kernel's own decompressor\n"
+          "  --drive file=IMG[,readonly=on][,cache=none|writeback][,serial=ID]\n"
+          "          [,aio=io_uring|threads]\n"
+          "                       a virtio-blk disk on a raw image (repeat for more disks;\n"
+          "                       the image is locked against a second writer); cache=none\n"
+          "                       bypasses the host page cache (O_DIRECT), writeback (the\n"
+          "                       default) uses it; a flush in the guest is an fdatasync\n"
           "  --help               this text\n"
           "\n"
           "QEMU spellings work too: -kernel -initrd -append -m -smp -accel -enable-kvm\n"
-          "-serial, and -nographic (accepted; xuni has no display).\n"
+          "-serial -drive, and -nographic (accepted; xuni has no display).\n"
           "\n"
           "Exit status: the guest's debug-exit value (port 0xf4: (v << 1) | 1), 0 after a\n"
           "power-off or reset, 1 on errors, 2 for bad usage, 4 for a triple fault or an\n"
@@ -75,6 +81,7 @@ enum opt_id {
     OPT_ACCEL,
     OPT_SERIAL,
     OPT_KERNEL_DECOMPRESS,
+    OPT_DRIVE,
     OPT_ENABLE_KVM,
     OPT_NOGRAPHIC,
     OPT_HELP
@@ -96,6 +103,7 @@ static const struct opt options[] = {
     {"accel", "accel", OPT_ACCEL, 1},
     {"serial", "serial", OPT_SERIAL, 1},
     {"kernel-decompress", NULL, OPT_KERNEL_DECOMPRESS, 1},
+    {"drive", "drive", OPT_DRIVE, 1},
     {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
     {"nographic", "nographic", OPT_NOGRAPHIC, 0},
     {"help", "h", OPT_HELP, 0},
@@ -161,6 +169,125 @@ static int split_initrds(struct vm_config *cfg, const char *list, FILE *err)
     return 0;
 }
 
+/* Cut the next item off a QEMU-style "a=b,c=d" list, in place; ",," is a
+ * literal comma. NULL when the list is used up. */
+static char *next_item(char **list)
+{
+    char *item = *list, *w = item, *r = item;
+    if (!item)
+        return NULL;
+    for (;;) {
+        if (r[0] == ',' && r[1] == ',') {
+            *w++ = ',';
+            r += 2;
+        } else if (*r == ',' || *r == '\0') {
+            *list = *r ? r + 1 : NULL;
+            *w = '\0';
+            return item;
+        } else {
+            *w++ = *r++;
+        }
+    }
+}
+
+static int parse_onoff(const char *v, bool *out)
+{
+    static const char *const yes[] = {"on", "yes", "true"}, *const no[] = {"off", "no", "false"};
+    for (unsigned i = 0; i < 3; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static bool serial_ok(const char *v)
+{
+    if (strlen(v) > 20) /* VIRTIO_BLK_ID_BYTES */
+        return false;
+    for (; *v; v++)
+        if (*v < 0x20 || *v > 0x7e)
+            return false;
+    return true;
+}
+
+/* One "key=value" of --drive into d; a message names what is wrong. */
+static const char *drive_key(struct drive_config *d, const char *key, const char *v)
+{
+    bool on;
+    if (strcmp(key, "file") == 0)
+        d->file = *v ? v : NULL;
+    else if (strcmp(key, "readonly") == 0) {
+        if (parse_onoff(v, &on) < 0)
+            return "readonly= takes on or off";
+        d->readonly = on;
+    } else if (strcmp(key, "cache") == 0) {
+        if (strcmp(v, "none") == 0)
+            d->cache = BLOCK_CACHE_NONE;
+        else if (strcmp(v, "writeback") == 0)
+            d->cache = BLOCK_CACHE_WRITEBACK;
+        else
+            return "cache= takes none or writeback";
+    } else if (strcmp(key, "aio") == 0) {
+        if (strcmp(v, "io_uring") == 0)
+            d->aio = BLOCK_ENGINE_URING;
+        else if (strcmp(v, "threads") == 0)
+            d->aio = BLOCK_ENGINE_THREADS;
+        else
+            return "aio= takes io_uring or threads";
+    } else if (strcmp(key, "serial") == 0) {
+        if (!serial_ok(v))
+            return "serial= takes at most 20 printable ASCII characters";
+        d->serial = v;
+    } else if (strcmp(key, "format") == 0) {
+        if (strcmp(v, "raw") != 0)
+            return "only format=raw images are supported";
+    } else if (strcmp(key, "if") == 0) {
+        if (strcmp(v, "virtio") != 0)
+            return "only if=virtio disks are supported";
+    } else {
+        return NULL;
+    }
+    return "";
+}
+
+static int parse_drive(struct vm_config *cfg, const char *val, FILE *err)
+{
+    if (cfg->ndrives == CONFIG_MAX_DRIVES) {
+        fprintf(err, "xuni: error: too many --drive options (at most %d)\n", CONFIG_MAX_DRIVES);
+        return -EINVAL;
+    }
+    char *text = strdup(val);
+    if (!text)
+        return -ENOMEM;
+    cfg->drive_text[cfg->ndrives] = text;
+    struct drive_config *d = &cfg->drives[cfg->ndrives++];
+    *d = (struct drive_config){.cache = BLOCK_CACHE_WRITEBACK, .aio = BLOCK_ENGINE_AUTO};
+    for (char *item; (item = next_item(&text));) {
+        if (!*item)
+            continue; /* "file=a," */
+        char *eq = strchr(item, '=');
+        if (eq)
+            *eq = '\0';
+        /* A bare "readonly" means readonly=on, as in QEMU. */
+        const char *why = drive_key(d, item, eq ? eq + 1 : strcmp(item, "readonly") ? "" : "on");
+        if (!why) {
+            fprintf(err, "xuni: error: invalid --drive '%s': unknown option '%s'\n", val, item);
+            return -EINVAL;
+        }
+        if (*why) {
+            fprintf(err, "xuni: error: invalid --drive '%s': %s\n", val, why);
+            return -EINVAL;
+        }
+    }
+    if (!d->file) {
+        fprintf(err, "xuni: error: invalid --drive '%s': no file=IMG given\n", val);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FILE *err)
 {
     switch (o->id) {
@@ -220,6 +347,8 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
             return -EINVAL;
         }
         return 0;
+    case OPT_DRIVE:
+        return parse_drive(cfg, val, err);
     case OPT_ENABLE_KVM:
         cfg->accel = ACCEL_KVM;
         return 0;
@@ -276,4 +405,9 @@ void vm_config_free(struct vm_config *cfg)
 {
     free(cfg->initrd_list);
     cfg->initrd_list = NULL;
+    for (unsigned i = 0; i < cfg->ndrives; i++) {
+        free(cfg->drive_text[i]);
+        cfg->drive_text[i] = NULL;
+    }
+    cfg->ndrives = 0;
 }

@@ -4,9 +4,12 @@
  *            [--mem SIZE] [--smp N] [--accel kvm|emu|auto]
  *            [--serial stdio|file:PATH]
  *            [--kernel-decompress host|guest]
+ *            [--drive file=IMG[,readonly=on][,cache=none|writeback][,serial=ID]
+ *                     [,aio=io_uring|threads][,format=raw][,if=virtio]]...
  *
  * QEMU spellings are accepted as aliases: -kernel, -initrd, -append, -m,
- * -smp, -accel, -nographic (a no-op: xuni has no display), -serial.
+ * -smp, -accel, -nographic (a no-op: xuni has no display), -serial, -drive.
+ * In --drive values, ",," stands for a comma (as QEMU's).
  */
 #ifndef XUNI_VM_CONFIG_H
 #define XUNI_VM_CONFIG_H
@@ -14,9 +17,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "backend/block.h"
 #include "boot/boot.h"
 
 #define CONFIG_MAX_INITRDS 16
+#define CONFIG_MAX_DRIVES  8
+
+/* One --drive: a virtio-blk disk. */
+struct drive_config {
+    const char *file;
+    bool readonly;
+    enum block_cache cache; /* default writeback (the host page cache) */
+    enum block_engine aio;  /* default: io_uring where it works */
+    const char *serial;     /* NULL: derived from the image's path */
+};
 
 enum accel_kind { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
 
@@ -31,6 +45,9 @@ struct vm_config {
     const char *serial;                       /* "stdio" or "file:PATH" */
     enum kernel_decompress kernel_decompress; /* who unpacks a bzImage (default host) */
     char *initrd_list;                        /* owned copy of --initrd, split in place */
+    struct drive_config drives[CONFIG_MAX_DRIVES];
+    unsigned ndrives;
+    char *drive_text[CONFIG_MAX_DRIVES]; /* owned copies of the --drive values */
 };
 
 /* Parse "512M", "2G", "1048576", "64K", "1T" (binary units; a bare number is

@@ -21,6 +21,8 @@ unsigned e820_build(const struct guest_memory *mem, struct e820_entry *t)
     /* ACPI tables live in the BIOS area; reserving it whole keeps them safe. */
     add(t, &n, LAYOUT_BIOS_START, LAYOUT_BIOS_END, E820_RESERVED);
     add(t, &n, LAYOUT_HIGH_MEM_START, low_end, E820_RAM);
+    /* Linux checks the PCI ECAM window is reserved before it uses it. */
+    add(t, &n, LAYOUT_PCI_ECAM_BASE, LAYOUT_PCI_ECAM_BASE + LAYOUT_PCI_ECAM_SIZE, E820_RESERVED);
     add(t, &n, LAYOUT_KVM_IDENT_MAP, LAYOUT_KVM_TSS + 0x3000, E820_RESERVED);
     if (guest_memory_high_size(mem))
         add(t, &n, LAYOUT_RAM_ABOVE_4G, LAYOUT_RAM_ABOVE_4G + guest_memory_high_size(mem),

@@ -13,11 +13,16 @@
  *   0x000a0000 - 0x000dffff  legacy VGA/option ROM hole (reserved, RAM-backed)
  *   0x000e0000 - 0x000fffff  BIOS area: ACPI RSDP and tables (reserved)
  *   0x00100000 - low_end     RAM (kernel, initrd, ...)
- *   0xc0000000 - 0xffffffff  32-bit MMIO hole: PCI, IOAPIC, LAPIC, KVM TSS
+ *   0xc0000000 - 0xffffffff  32-bit MMIO hole:
+ *     0xc0000000 - 0xdfffffff  PCI MMIO window (BARs, placed by the board)
+ *     0xe0000000 - 0xefffffff  PCI ECAM (buses 0-255; reserved: e820, ACPI)
+ *     0xfec00000               IOAPIC; 0xfee00000 LAPIC; 0xfeffc000 KVM TSS
  *   0x100000000 -            RAM above 4 GiB when -m exceeds the low limit
  */
 #ifndef XUNI_VM_LAYOUT_H
 #define XUNI_VM_LAYOUT_H
+
+#include <stdint.h>
 
 /* --- memory map --- */
 #define LAYOUT_LOW_RAM_END    0x0009fc00ULL /* end of usable conventional memory */
@@ -31,8 +36,11 @@
 #define LAYOUT_MMIO_HOLE_END   0x100000000ULL
 #define LAYOUT_RAM_ABOVE_4G    0x100000000ULL
 
-#define LAYOUT_PCI_MMIO_START 0xc0000000ULL
-#define LAYOUT_PCI_MMIO_END   0xfec00000ULL
+#define LAYOUT_PCI_MMIO_START 0xc0000000ULL /* BAR window: the host bridge's _CRS */
+#define LAYOUT_PCI_MMIO_END   0xe0000000ULL
+#define LAYOUT_PCI_ECAM_BASE  0xe0000000ULL /* PCIe enhanced configuration (MCFG) */
+#define LAYOUT_PCI_ECAM_BUSES 256
+#define LAYOUT_PCI_ECAM_SIZE  ((uint64_t)LAYOUT_PCI_ECAM_BUSES << 20)
 #define LAYOUT_IOAPIC_BASE    0xfec00000ULL
 #define LAYOUT_IOAPIC_SIZE    0x1000ULL
 #define LAYOUT_LAPIC_BASE     0xfee00000ULL
@@ -65,8 +73,10 @@
 #define LAYOUT_PORT_PIC_SLAVE  0xa0
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4 /* 4 ports, QEMU isa-debug-exit compatible */
 #define LAYOUT_PORT_COM1       0x3f8
-#define LAYOUT_PORT_ELCR       0x4d0 /* 2 ports: 8259 edge/level control */
-#define LAYOUT_PORT_PCI_CONFIG 0xcf8
+#define LAYOUT_PORT_ELCR       0x4d0  /* 2 ports: 8259 edge/level control */
+#define LAYOUT_PORT_PCI_CONFIG 0xcf8  /* 8 ports: configuration mechanism #1 */
+#define LAYOUT_PCI_IO_START    0xc000 /* where the board places I/O BARs */
+#define LAYOUT_PCI_IO_END      0x10000
 
 /* --- interrupt lines (ISA IRQ numbers; GSI = IRQ except IRQ 0 -> GSI 2) --- */
 #define LAYOUT_IRQ_PIT     0
@@ -79,11 +89,24 @@
 #define LAYOUT_IOAPIC_PINS 24
 #define LAYOUT_IOAPIC_ID   0 /* as QEMU and the KVM in-kernel IOAPIC reset value */
 
+/* --- PCI bus 0 --- */
+/* INTx: slot s, pin p (0 = INTA) reaches GSI 16 + (s + p) % 8 (see
+ * layout_pci_intx_gsi), level triggered, as the ACPI _PRT and the MP table
+ * say: the usual swizzle, so neighbouring slots spread over the lines. */
+#define LAYOUT_PCI_GSI_BASE  16
+#define LAYOUT_PCI_GSI_COUNT 8
+#define LAYOUT_PCI_SLOTS     32
+
 /* --- ACPI PM1 registers (FADT), port I/O --- */
 #define LAYOUT_PORT_ACPI_PM1A_EVT 0x600 /* 4 bytes: status, enable */
 #define LAYOUT_PORT_ACPI_PM1A_CNT 0x604 /* 2 bytes: SLP_TYP/SLP_EN */
 #define LAYOUT_PORT_ACPI_PM_TMR   0x608 /* 4 bytes */
 
 #define LAYOUT_MAX_VCPUS 64
+
+static inline unsigned layout_pci_intx_gsi(unsigned slot, unsigned pin)
+{
+    return LAYOUT_PCI_GSI_BASE + (slot + pin) % LAYOUT_PCI_GSI_COUNT;
+}
 
 #endif

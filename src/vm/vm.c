@@ -1,6 +1,7 @@
-/* The board. vm_build() reads straight down: memory, firmware tables,
- * kernel, accelerator, vCPUs, devices (each at its layout.h address and
- * line), boot state. vm_run() owns the threads. */
+/* The board. vm_build() reads straight down: memory, the PCI bus and its
+ * devices, firmware tables and kernel, accelerator, vCPUs, legacy devices
+ * (each at its layout.h address and line), boot state. vm_run() owns the
+ * threads. */
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -13,8 +14,12 @@
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
+#include "hw/pci.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_pci.h"
+#include "hw/virtio/virtio_rng.h"
 #include "util/event_loop.h"
 #include "util/log.h"
 
@@ -137,6 +142,97 @@ static int vm_create_devices(struct vm *vm)
     return 0;
 }
 
+/* --- PCI --- */
+
+/* MSIs from PCI devices (device lock held); the accelerator exists by the
+ * time a guest can enable MSI-X. */
+static int vm_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+    struct vm *vm = ctx;
+    if (!vm->accel || !vm->accel->msi)
+        return -ENODEV;
+    return vm->accel->msi(vm, addr, data);
+}
+
+int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+                  struct virtio_dev **vdev)
+{
+    if (vm->firmware_built) {
+        /* The MP table would lack its slot: a bug in the board, not input. */
+        log_error("%s: virtio devices are added in vm_create_pci(), before the firmware tables",
+                  ops->name);
+        return -EBUSY;
+    }
+    if (vm->nvirtio == sizeof(vm->virtio) / sizeof(vm->virtio[0])) {
+        log_error("no PCI slot left for %s", ops->name);
+        return -ENOSPC;
+    }
+    struct virtio_pci *vp = virtio_pci_new(ops, dev, &vm->mem);
+    if (!vp)
+        return -EINVAL;
+    int r = pci_host_add_device(vm->pci, virtio_pci_device(vp));
+    if (r < 0) {
+        virtio_pci_free(vp);
+        return r;
+    }
+    vm->virtio[vm->nvirtio++] = vp;
+    if (vdev)
+        *vdev = virtio_pci_vdev(vp);
+    return 0;
+}
+
+/* One --drive: a virtio-blk disk in the next slot. */
+static int vm_add_drive(struct vm *vm, const struct drive_config *d)
+{
+    struct virtio_blk *blk = virtio_blk_new(d, &vm->device_lock);
+    if (!blk)
+        return -EIO;
+    vm->blk[vm->nblk++] = blk;
+    struct virtio_dev *vdev;
+    int r = vm_add_virtio(vm, virtio_blk_ops(blk), blk, &vdev);
+    if (r < 0)
+        return r;
+    virtio_blk_attach(blk, vdev);
+    return 0;
+}
+
+/* The PCI host bridge and the devices behind it, in slot order. They come
+ * before the firmware tables, which describe the slots' interrupts. */
+static int vm_create_pci(struct vm *vm)
+{
+    const struct pci_host_config cfg = {
+        .pio = &vm->pio,
+        .mmio = &vm->mmio,
+        .config_port = LAYOUT_PORT_PCI_CONFIG,
+        .ecam_base = LAYOUT_PCI_ECAM_BASE,
+        .ecam_size = LAYOUT_PCI_ECAM_SIZE,
+        .mmio_start = LAYOUT_PCI_MMIO_START,
+        .mmio_end = LAYOUT_PCI_MMIO_END,
+        .io_start = LAYOUT_PCI_IO_START,
+        .io_end = LAYOUT_PCI_IO_END,
+        .intx_gsi = layout_pci_intx_gsi,
+        .irq = vm_irq_line(vm, 0),
+        .msi = vm_msi,
+        .msi_ctx = vm,
+    };
+    vm->pci = pci_host_new(&cfg);
+    if (!vm->pci)
+        return -ENOMEM;
+    /* Virtio devices, each in the next slot: add new ones here. */
+    struct virtio_dev *vdev;
+    vm->rng = virtio_rng_new();
+    if (!vm->rng)
+        return -ENOMEM;
+    int r = vm_add_virtio(vm, &virtio_rng_ops, vm->rng, &vdev);
+    if (r < 0)
+        return r;
+    virtio_rng_attach(vm->rng, vdev);
+    for (unsigned i = 0; i < vm->cfg->ndrives; i++)
+        if ((r = vm_add_drive(vm, &vm->cfg->drives[i])) < 0)
+            return r;
+    return 0;
+}
+
 static int vm_create_vcpus(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -152,7 +248,8 @@ static int vm_create_vcpus(struct vm *vm)
 static int vm_load_kernel(struct vm *vm)
 {
     uint64_t rsdp = 0;
-    int r = mptable_build(&vm->mem, vm->nvcpus);
+    vm->firmware_built = true;
+    int r = mptable_build(&vm->mem, vm->nvcpus, pci_host_intx_slots(vm->pci));
     if (r < 0 || (r = acpi_build(&vm->mem, vm->nvcpus, &rsdp)) < 0) {
         log_error("cannot build the firmware tables: %s", strerror(-r));
         return r;
@@ -184,6 +281,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
      * is reported the same way with or without a usable accelerator. */
     int r = guest_memory_init(&vm->mem, cfg->mem_size);
     if (r < 0)
+        return r;
+    if ((r = vm_create_pci(vm)) < 0)
         return r;
     if ((r = vm_load_kernel(vm)) < 0 || (r = vm_create_console(vm)) < 0)
         return r;
@@ -290,6 +389,14 @@ void vm_destroy(struct vm *vm)
     i8042_free(vm->i8042);
     debug_exit_free(vm->debug_exit);
     acpi_pm_free(vm->acpi_pm);
+    for (unsigned i = 0; i < vm->nblk; i++)
+        virtio_blk_free(vm->blk[i]); /* drains its requests in flight */
+    /* PCI (device models with work in flight are drained before this): the
+     * host unmaps every BAR, then the transports go, then the models. */
+    pci_host_free(vm->pci);
+    for (unsigned i = 0; i < vm->nvirtio; i++)
+        virtio_pci_free(vm->virtio[i]);
+    virtio_rng_free(vm->rng);
     if (vm->console)
         chardev_close(vm->console);
     event_loop_free(vm->io_loop);

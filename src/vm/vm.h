@@ -1,11 +1,11 @@
 /* The board: a PC with RAM, two buses, the legacy devices, and vCPUs run by
  * an accelerator.
  *
- * vm_build() reads straight down: memory -> accelerator -> vCPUs -> devices
- * -> firmware tables -> kernel -> entry state. vm_run() starts the I/O thread
- * and one thread per vCPU, waits until something asks the machine to stop
- * (vm_request_exit: debug exit, reset, power-off, triple fault, an internal
- * error, Ctrl-A x), stops every thread and returns the exit status.
+ * vm_build() reads straight down: memory -> PCI devices -> firmware tables
+ * and kernel -> accelerator -> vCPUs -> legacy devices -> entry state. vm_run() starts the I/O
+ * thread and one thread per vCPU, waits until something asks the machine to stop (vm_request_exit:
+ * debug exit, reset, power-off, triple fault, an internal error, Ctrl-A x), stops every thread and
+ * returns the exit status.
  */
 #ifndef XUNI_VM_VM_H
 #define XUNI_VM_VM_H
@@ -28,6 +28,12 @@ struct rtc;
 struct i8042;
 struct debug_exit;
 struct acpi_pm;
+struct pci_host;
+struct virtio_pci;
+struct virtio_rng;
+struct virtio_blk;
+struct virtio_dev;
+struct virtio_device_ops;
 
 struct vm_vcpu {
     struct vm *vm;
@@ -61,6 +67,15 @@ struct vm {
     struct debug_exit *debug_exit;
     struct acpi_pm *acpi_pm;
 
+    struct pci_host *pci;
+    struct virtio_pci *virtio[LAYOUT_PCI_SLOTS]; /* transports, in slot order */
+    unsigned nvirtio;
+    struct virtio_rng *rng;
+    struct virtio_blk *blk[CONFIG_MAX_DRIVES]; /* --drive disks */
+    unsigned nblk;
+    /* The MP and ACPI tables are written: the PCI slots are final. */
+    bool firmware_built;
+
     pthread_mutex_t exit_lock;
     pthread_cond_t exit_cond;
     bool exit_requested;
@@ -79,6 +94,14 @@ bool vm_exit_requested(struct vm *vm);
 /* Choose the accelerator for cfg->accel ("auto": kvm if usable, else emu).
  * Returns NULL after one message naming the problem. */
 const struct accel_ops *vm_select_accel(enum accel_kind kind);
+
+/* Attach a virtio device model (ops, dev) to the PCI bus through a
+ * virtio-pci transport in the next free slot; *vdev (if not NULL) is the
+ * transport's side for the device (virtio.h). Call it in vm_create_pci()
+ * (before the firmware tables describe the slots). 0 or a negative errno,
+ * logged. */
+int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+                  struct virtio_dev **vdev);
 
 /* The interrupt line and power line the board hands to devices. */
 struct irq_line vm_irq_line(struct vm *vm, unsigned gsi);

@@ -194,10 +194,77 @@ static void test_null_callbacks_are_quiet_sinks(void **state)
     bus_destroy(&bus);
 }
 
+static void test_unregister_and_is_free(void **state)
+{
+    (void)state;
+    struct bus bus;
+    struct fake_dev a = {.read_value = 0xa}, b = {.read_value = 0xb};
+    bus_init(&bus, "mmio", NULL);
+    assert_true(bus_is_free(&bus, 0x1000, 0x100));
+    assert_int_equal(bus_register(&bus, 0x1000, 0x100, &fake_ops, &a, "a"), 0);
+    assert_int_equal(bus_register(&bus, 0x2000, 0x100, &fake_ops, &b, "b"), 0);
+    assert_false(bus_is_free(&bus, 0x10ff, 1));
+    assert_false(bus_is_free(&bus, 0xf00, 0x101));
+    assert_true(bus_is_free(&bus, 0x1100, 0xf00));
+    assert_false(bus_is_free(&bus, 0x3000, 0));
+    assert_false(bus_is_free(&bus, ~0ULL, 2));
+    /* Only the exact base and owner release a range. */
+    assert_int_equal(bus_unregister(&bus, 0x1001, &a), -ENOENT);
+    assert_int_equal(bus_unregister(&bus, 0x1000, &b), -ENOENT);
+    assert_int_equal(bus_unregister(&bus, 0x1000, &a), 0);
+    assert_int_equal(bus_unregister(&bus, 0x1000, &a), -ENOENT);
+    assert_null(bus_find(&bus, 0x1000));
+    assert_true(bus_is_free(&bus, 0x1000, 0x100));
+    assert_int_equal(bus_read(&bus, 0x2000, 1), 0xb); /* the other range stays */
+    /* The freed space can be claimed again, e.g. a BAR moved back. */
+    assert_int_equal(bus_register(&bus, 0x1080, 0x100, &fake_ops, &a, "a"), 0);
+    assert_int_equal(bus_read(&bus, 0x1080, 1), 0xa);
+    assert_int_equal(bus.nranges, 2);
+    bus_destroy(&bus);
+}
+
+/* A write callback that moves its own range, as a PCI BAR write does. */
+struct mover {
+    struct bus *bus;
+    uint64_t base;
+};
+
+static void mover_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)offset;
+    (void)size;
+    struct mover *m = opaque;
+    static const struct bus_ops ops = {NULL, mover_write};
+    assert_int_equal(bus_unregister(m->bus, m->base, m), 0);
+    m->base = value;
+    assert_int_equal(bus_register(m->bus, m->base, 0x10, &ops, m, "mover"), 0);
+}
+
+static void test_callback_moves_its_range(void **state)
+{
+    (void)state;
+    struct bus bus;
+    static const struct bus_ops ops = {NULL, mover_write};
+    struct mover m = {&bus, 0x100};
+    struct fake_dev pad[20];
+    bus_init(&bus, "mmio", NULL);
+    assert_int_equal(bus_register(&bus, 0x100, 0x10, &ops, &m, "mover"), 0);
+    /* Enough other ranges that re-registering reallocates the array. */
+    for (unsigned i = 0; i < 20; i++)
+        assert_int_equal(bus_register(&bus, 0x1000 + i * 0x10, 8, &fake_ops, &pad[i], "pad"), 0);
+    bus_write(&bus, 0x104, 4, 0x5000);
+    assert_int_equal(m.base, 0x5000);
+    assert_null(bus_find(&bus, 0x100));
+    assert_ptr_equal(bus_find(&bus, 0x500f)->opaque, &m);
+    bus_destroy(&bus);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch_by_range),
+        cmocka_unit_test(test_unregister_and_is_free),
+        cmocka_unit_test(test_callback_moves_its_range),
         cmocka_unit_test(test_read_value_truncated_to_size),
         cmocka_unit_test(test_unclaimed_all_ones_and_logged_once),
         cmocka_unit_test(test_unclaimed_reports_are_bounded),

@@ -122,6 +122,29 @@ static void test_e820_above_4g(void **state)
     guest_memory_destroy(&mem);
 }
 
+/* The PCI ECAM window is reserved (Linux uses MMCONFIG only then), and
+ * sorted among the rest with the most RAM there can be below 4 GiB. */
+static void test_e820_reserves_ecam(void **state)
+{
+    (void)state;
+    struct guest_memory mem;
+    struct e820_entry t[E820_MAX_ENTRIES];
+    assert_int_equal(guest_memory_init(&mem, 4ULL << 30), 0);
+    unsigned n = e820_build(&mem, t);
+    unsigned found = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            assert_true(t[i].addr >= t[i - 1].addr + t[i - 1].size);
+        if (t[i].addr == LAYOUT_PCI_ECAM_BASE) {
+            assert_true(t[i].size == LAYOUT_PCI_ECAM_SIZE);
+            assert_int_equal(t[i].type, E820_RESERVED);
+            found++;
+        }
+    }
+    assert_int_equal(found, 1);
+    guest_memory_destroy(&mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_bad_sizes),
         cmocka_unit_test(test_e820_small),
         cmocka_unit_test(test_e820_above_4g),
+        cmocka_unit_test(test_e820_reserves_ecam),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

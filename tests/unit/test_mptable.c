@@ -7,9 +7,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/mptable.h"
+#include "util/log.h"
 #include "vm/layout.h"
 #include "vm/memory.h"
 
@@ -55,8 +57,10 @@ static uint64_t find_mpf(const struct guest_memory *mem)
 }
 
 struct parsed {
-    unsigned cpus, bsps, buses, ioapics, ioints, lints;
-    int irq_pin[16]; /* -1: no entry */
+    unsigned cpus, bsps, buses, ioapics, ioints, lints, pci_ints;
+    int isa_bus, pci_bus; /* -1: none */
+    int irq_pin[16];      /* -1: no entry */
+    int pci_pin[32][4];   /* slot, INTA-D -> IOAPIC pin; -1: no entry */
     int lint_type[2];
 };
 
@@ -80,8 +84,12 @@ static void check_entry(const uint8_t *e, struct parsed *out)
         check_processor(e, out);
         break;
     case 1:
-        assert_int_equal(e[1], 0);
-        assert_memory_equal(e + 2, "ISA   ", 6);
+        if (memcmp(e + 2, "ISA   ", 6) == 0)
+            out->isa_bus = e[1];
+        else if (memcmp(e + 2, "PCI   ", 6) == 0)
+            out->pci_bus = e[1];
+        else
+            fail_msg("unknown bus type %.6s", (const char *)e + 2);
         out->buses++;
         break;
     case 2:
@@ -92,8 +100,15 @@ static void check_entry(const uint8_t *e, struct parsed *out)
         break;
     case 3:
         assert_int_equal(e[1], 0);        /* INT */
-        assert_int_equal(rd16(e + 2), 0); /* conforming */
-        assert_int_equal(e[4], 0);        /* ISA bus */
+        assert_int_equal(rd16(e + 2), 0); /* conforming: the bus's default */
+        assert_int_equal(e[6], LAYOUT_IOAPIC_ID);
+        if (out->pci_bus >= 0 && e[4] == out->pci_bus) {
+            assert_int_equal(out->pci_pin[e[5] >> 2][e[5] & 3], -1);
+            out->pci_pin[e[5] >> 2][e[5] & 3] = e[7];
+            out->pci_ints++;
+            break;
+        }
+        assert_int_equal(e[4], out->isa_bus); /* buses come first */
         assert_in_range(e[5], 0, 15);
         assert_int_equal(out->irq_pin[e[5]], -1); /* one entry per IRQ */
         assert_int_equal(e[6], LAYOUT_IOAPIC_ID);
@@ -117,6 +132,8 @@ static struct parsed parse(const struct guest_memory *mem)
     struct parsed out = {0};
     memset(out.irq_pin, -1, sizeof(out.irq_pin));
     memset(out.lint_type, -1, sizeof(out.lint_type));
+    memset(out.pci_pin, -1, sizeof(out.pci_pin));
+    out.isa_bus = out.pci_bus = -1;
 
     uint64_t mpf_addr = find_mpf(mem);
     const uint8_t *mpf = gptr(mem, mpf_addr, 16);
@@ -150,17 +167,19 @@ static struct parsed parse(const struct guest_memory *mem)
     return out;
 }
 
-static void check_tables(unsigned ncpus, unsigned expect_cpus)
+static struct parsed check_tables_pci(unsigned ncpus, unsigned expect_cpus, uint32_t pci_slots)
 {
     struct guest_memory mem;
     assert_int_equal(guest_memory_init(&mem, MEM_SIZE), 0);
-    assert_int_equal(mptable_build(&mem, ncpus), 0);
+    assert_int_equal(mptable_build(&mem, ncpus, pci_slots), 0);
 
     assert_int_equal(rd16(gptr(&mem, 0x413, 2)), 639);
     struct parsed p = parse(&mem);
     assert_int_equal(p.cpus, expect_cpus);
     assert_int_equal(p.bsps, 1);
-    assert_int_equal(p.buses, 1);
+    assert_int_equal(p.buses, pci_slots ? 2 : 1);
+    assert_int_equal(p.isa_bus, pci_slots ? 1 : 0);
+    assert_int_equal(p.pci_bus, pci_slots ? 0 : -1);
     assert_int_equal(p.ioapics, 1);
     assert_int_equal(p.ioints, 15);
     assert_int_equal(p.irq_pin[0], LAYOUT_GSI_PIT);
@@ -172,6 +191,12 @@ static void check_tables(unsigned ncpus, unsigned expect_cpus)
     assert_int_equal(p.lint_type[0], 3); /* ExtINT on LINT0 */
     assert_int_equal(p.lint_type[1], 1); /* NMI on LINT1 */
     guest_memory_destroy(&mem);
+    return p;
+}
+
+static void check_tables(unsigned ncpus, unsigned expect_cpus)
+{
+    check_tables_pci(ncpus, expect_cpus, 0);
 }
 
 static void test_one_cpu(void **state)
@@ -197,7 +222,7 @@ static void test_eight_cpus(void **state)
 static void test_clamped_to_ebda(void **state)
 {
     (void)state;
-    unsigned max = mptable_max_cpus();
+    unsigned max = mptable_max_cpus(0);
     assert_true(max >= 8 && max < LAYOUT_MAX_VCPUS);
     check_tables(LAYOUT_MAX_VCPUS, max);
     check_tables(max, max);
@@ -209,7 +234,7 @@ static void test_zero_cpus_rejected(void **state)
     (void)state;
     struct guest_memory mem;
     assert_int_equal(guest_memory_init(&mem, MEM_SIZE), 0);
-    assert_int_equal(mptable_build(&mem, 0), -EINVAL);
+    assert_int_equal(mptable_build(&mem, 0, 0), -EINVAL);
     guest_memory_destroy(&mem);
 }
 
@@ -217,7 +242,44 @@ static void test_no_ram(void **state)
 {
     (void)state;
     struct guest_memory mem = {0};
-    assert_int_equal(mptable_build(&mem, 1), -EFAULT);
+    assert_int_equal(mptable_build(&mem, 1, 0), -EFAULT);
+}
+
+/* PCI bus 0 with the host bridge and two devices: every pin of every
+ * slot routed as layout.h swizzles it, nothing for empty slots. */
+static void test_pci_slots(void **state)
+{
+    (void)state;
+    uint32_t slots = 1u << 0 | 1u << 1 | 1u << 2;
+    struct parsed p = check_tables_pci(2, 2, slots);
+    assert_int_equal(p.pci_ints, 3 * 4);
+    for (unsigned slot = 0; slot < 32; slot++)
+        for (unsigned pin = 0; pin < 4; pin++)
+            assert_int_equal(p.pci_pin[slot][pin],
+                             slots >> slot & 1 ? (int)layout_pci_intx_gsi(slot, pin) : -1);
+    assert_int_equal(p.pci_pin[1][0], 17);
+    assert_int_equal(p.pci_pin[2][3], 21);
+}
+
+/* PCI entries take room from processors: the clamp accounts for them. */
+static void test_pci_clamp(void **state)
+{
+    (void)state;
+    uint32_t slots = 0xff;
+    unsigned max = mptable_max_cpus(slots);
+    assert_true(max > 0 && max < mptable_max_cpus(0));
+    struct parsed p = check_tables_pci(LAYOUT_MAX_VCPUS, max, slots);
+    assert_int_equal(p.pci_ints, 8 * 4);
+    /* Every slot: no room left for a CPU. */
+    assert_int_equal(mptable_max_cpus(0xffffffff), 0);
+    struct guest_memory mem;
+    assert_int_equal(guest_memory_init(&mem, MEM_SIZE), 0);
+    FILE *devnull = fopen("/dev/null", "w");
+    log_set_stream(devnull);
+    assert_int_equal(mptable_build(&mem, 1, 0xffffffff), -ENOSPC);
+    log_set_stream(NULL);
+    fclose(devnull);
+    guest_memory_destroy(&mem);
 }
 
 int main(void)
@@ -228,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_eight_cpus),
         cmocka_unit_test(test_clamped_to_ebda),
         cmocka_unit_test(test_zero_cpus_rejected),
+        cmocka_unit_test(test_pci_slots),
+        cmocka_unit_test(test_pci_clamp),
         cmocka_unit_test(test_no_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

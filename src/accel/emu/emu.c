@@ -76,12 +76,12 @@ static void pic_intr(void *ctx, int level)
         lapic_set_lint(emu->vcpus[0]->lapic, 0, level);
 }
 
+/* Device lock held, as for set_irq: MSIs come from device callbacks (a
+ * doorbell write) or from completions that took the lock. */
 static int emu_msi(struct vm *vm, uint64_t addr, uint32_t data)
 {
     struct emu_state *emu = vm->accel_state;
-    pthread_mutex_lock(&vm->device_lock);
     int r = apic_bus_msi(emu->apic_bus, addr, data);
-    pthread_mutex_unlock(&vm->device_lock);
     return r < 0 ? r : 0;
 }
 
