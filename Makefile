@@ -22,7 +22,7 @@ endif
 CC ?= gcc
 CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g -pthread -Isrc -MMD -MP $(MODE_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(MODE_LDFLAGS)
-LDLIBS := -lz -llzma -llz4 -lzstd -lbz2 -llzo2 -luring
+LDLIBS := -lz -llzma -llz4 -lzstd -lbz2 -llzo2 -luring -lslirp
 
 SRCS := $(shell find src -name '*.c' ! -path src/main.c | sort)
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)

@@ -51,7 +51,11 @@ void vm_config_usage(FILE *out)
           "  --smp N              number of vCPUs (1-64, default 1)\n"
           "  --accel kvm|emu|auto accelerator (default auto: kvm if usable, else emu)\n"
           "  --serial stdio|file:PATH\n"
-          "                       where the COM1 UART goes (default stdio; Ctrl-A x quits)\n"
+          "                       where the console goes (default stdio; Ctrl-A x quits)\n"
+          "  --console serial|virtio\n"
+          "                       the console device: the COM1 UART (default; Linux\n"
+          "                       console=ttyS0), or a virtio-console (console=hvc0), which\n"
+          "                       then gets --serial while the UART's output goes nowhere\n"
           "  --kernel-decompress host|guest\n"
           "                       who unpacks a compressed bzImage: xuni, before the guest\n"
           "                       starts (default), or the kernel's own decompressor\n"
@@ -61,10 +65,18 @@ void vm_config_usage(FILE *out)
           "                       the image is locked against a second writer); cache=none\n"
           "                       bypasses the host page cache (O_DIRECT), writeback (the\n"
           "                       default) uses it; a flush in the guest is an fdatasync\n"
+          "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...\n"
+          "  --net tap[,ifname=NAME]\n"
+          "                       a virtio-net NIC: user is a private NAT network\n"
+          "                       (10.0.2.0/24, gateway and host 10.0.2.2, DNS 10.0.2.3,\n"
+          "                       DHCP from 10.0.2.15; hostfwd forwards a host port to\n"
+          "                       the guest, guest address default 10.0.2.15); tap uses\n"
+          "                       a host tap interface (needs CAP_NET_ADMIN); ,mac=MAC\n"
+          "  --mac MAC            the NIC's MAC address (default 52:54:00:12:34:56)\n"
           "  --help               this text\n"
           "\n"
           "QEMU spellings work too: -kernel -initrd -append -m -smp -accel -enable-kvm\n"
-          "-serial -drive, and -nographic (accepted; xuni has no display).\n"
+          "-serial -drive -nic, and -nographic (accepted; xuni has no display).\n"
           "\n"
           "Exit status: the guest's debug-exit value (port 0xf4: (v << 1) | 1), 0 after a\n"
           "power-off or reset, 1 on errors, 2 for bad usage, 4 for a triple fault or an\n"
@@ -80,8 +92,11 @@ enum opt_id {
     OPT_SMP,
     OPT_ACCEL,
     OPT_SERIAL,
+    OPT_CONSOLE,
     OPT_KERNEL_DECOMPRESS,
     OPT_DRIVE,
+    OPT_NET,
+    OPT_MAC,
     OPT_ENABLE_KVM,
     OPT_NOGRAPHIC,
     OPT_HELP
@@ -102,8 +117,11 @@ static const struct opt options[] = {
     {"smp", "smp", OPT_SMP, 1},
     {"accel", "accel", OPT_ACCEL, 1},
     {"serial", "serial", OPT_SERIAL, 1},
+    {"console", NULL, OPT_CONSOLE, 1},
     {"kernel-decompress", NULL, OPT_KERNEL_DECOMPRESS, 1},
     {"drive", "drive", OPT_DRIVE, 1},
+    {"net", "nic", OPT_NET, 1},
+    {"mac", NULL, OPT_MAC, 1},
     {"enable-kvm", "enable-kvm", OPT_ENABLE_KVM, 0},
     {"nographic", "nographic", OPT_NOGRAPHIC, 0},
     {"help", "h", OPT_HELP, 0},
@@ -288,6 +306,71 @@ static int parse_drive(struct vm_config *cfg, const char *val, FILE *err)
     return 0;
 }
 
+/* One "key=value" of --net into n; a message names what is wrong. */
+static const char *net_key(struct net_config *n, const char *key, const char *v)
+{
+    if (strcmp(key, "hostfwd") == 0) {
+        if (n->kind != NET_USER)
+            return "hostfwd= is for --net user";
+        if (n->nfwd == NET_MAX_HOSTFWD)
+            return "too many hostfwd= rules";
+        if (net_parse_hostfwd(v, &n->fwd[n->nfwd]) < 0)
+            return "hostfwd= takes [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT";
+        n->nfwd++;
+    } else if (strcmp(key, "ifname") == 0) {
+        if (n->kind != NET_TAP)
+            return "ifname= is for --net tap";
+        if (!*v)
+            return "ifname= needs an interface name";
+        n->ifname = v;
+    } else if (strcmp(key, "mac") == 0) {
+        if (net_parse_mac(v, n->mac) < 0)
+            return "mac= takes a unicast address like 52:54:00:12:34:56";
+        n->mac_set = true;
+    } else if (strcmp(key, "model") == 0) {
+        if (strcmp(v, "virtio") != 0 && strcmp(v, "virtio-net-pci") != 0)
+            return "only model=virtio NICs are supported";
+    } else {
+        return NULL;
+    }
+    return "";
+}
+
+static int parse_net(struct vm_config *cfg, const char *val, FILE *err)
+{
+    if (cfg->net_text) {
+        fprintf(err, "xuni: error: only one --net is supported\n");
+        return -EINVAL;
+    }
+    char *text = cfg->net_text = strdup(val);
+    if (!text)
+        return -ENOMEM;
+    struct net_config *n = &cfg->net;
+    const char *kind = next_item(&text);
+    n->kind = strcmp(kind, "user") == 0 ? NET_USER : strcmp(kind, "tap") == 0 ? NET_TAP : NET_NONE;
+    if (n->kind == NET_NONE) {
+        fprintf(err, "xuni: error: invalid --net '%s': the type is user or tap\n", val);
+        return -EINVAL;
+    }
+    for (char *item; (item = next_item(&text));) {
+        if (!*item)
+            continue;
+        char *eq = strchr(item, '=');
+        if (eq)
+            *eq = '\0';
+        const char *why = net_key(n, item, eq ? eq + 1 : "");
+        if (!why) {
+            fprintf(err, "xuni: error: invalid --net '%s': unknown option '%s'\n", val, item);
+            return -EINVAL;
+        }
+        if (*why) {
+            fprintf(err, "xuni: error: invalid --net '%s': %s\n", val, why);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FILE *err)
 {
     switch (o->id) {
@@ -336,6 +419,16 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
         }
         cfg->serial = val;
         return 0;
+    case OPT_CONSOLE:
+        if (strcmp(val, "serial") == 0)
+            cfg->console = CONSOLE_SERIAL;
+        else if (strcmp(val, "virtio") == 0)
+            cfg->console = CONSOLE_VIRTIO;
+        else {
+            fprintf(err, "xuni: error: invalid --console '%s' (choose serial or virtio)\n", val);
+            return -EINVAL;
+        }
+        return 0;
     case OPT_KERNEL_DECOMPRESS:
         if (strcmp(val, "host") == 0)
             cfg->kernel_decompress = KERNEL_DECOMPRESS_HOST;
@@ -349,6 +442,17 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
         return 0;
     case OPT_DRIVE:
         return parse_drive(cfg, val, err);
+    case OPT_NET:
+        return parse_net(cfg, val, err);
+    case OPT_MAC:
+        if (net_parse_mac(val, cfg->net.mac) < 0) {
+            fprintf(err, "xuni: error: invalid --mac '%s' (a unicast address like "
+                         "52:54:00:12:34:56)\n",
+                    val);
+            return -EINVAL;
+        }
+        cfg->net.mac_set = true;
+        return 0;
     case OPT_ENABLE_KVM:
         cfg->accel = ACCEL_KVM;
         return 0;
@@ -394,6 +498,8 @@ int vm_config_parse(struct vm_config *cfg, int argc, char **argv, FILE *out, FIL
         if (r < 0)
             return r;
     }
+    if (!cfg->net.mac_set)
+        memcpy(cfg->net.mac, net_default_mac, sizeof(cfg->net.mac));
     if (!cfg->kernel) {
         fprintf(err, "xuni: error: no kernel given: use --kernel FILE (see 'xuni run --help')\n");
         return -EINVAL;
@@ -410,4 +516,6 @@ void vm_config_free(struct vm_config *cfg)
         cfg->drive_text[i] = NULL;
     }
     cfg->ndrives = 0;
+    free(cfg->net_text);
+    cfg->net_text = NULL;
 }

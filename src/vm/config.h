@@ -2,13 +2,16 @@
  *
  *   xuni run --kernel FILE [--initrd FILE[,FILE...]] [--append STRING]
  *            [--mem SIZE] [--smp N] [--accel kvm|emu|auto]
- *            [--serial stdio|file:PATH]
+ *            [--serial stdio|file:PATH] [--console serial|virtio]
  *            [--kernel-decompress host|guest]
  *            [--drive file=IMG[,readonly=on][,cache=none|writeback][,serial=ID]
  *                     [,aio=io_uring|threads][,format=raw][,if=virtio]]...
+ *            [--net user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT]...
+ *                       |tap[,ifname=NAME]][,mac=MAC]] [--mac MAC]
  *
  * QEMU spellings are accepted as aliases: -kernel, -initrd, -append, -m,
- * -smp, -accel, -nographic (a no-op: xuni has no display), -serial, -drive.
+ * -smp, -accel, -nographic (a no-op: xuni has no display), -serial, -drive,
+ * -nic (as --net).
  * In --drive values, ",," stands for a comma (as QEMU's).
  */
 #ifndef XUNI_VM_CONFIG_H
@@ -18,6 +21,7 @@
 #include <stdio.h>
 
 #include "backend/block.h"
+#include "backend/net.h"
 #include "boot/boot.h"
 
 #define CONFIG_MAX_INITRDS 16
@@ -34,6 +38,10 @@ struct drive_config {
 
 enum accel_kind { ACCEL_AUTO, ACCEL_KVM, ACCEL_EMU };
 
+/* Which device the --serial backend feeds: the COM1 UART (ttyS0), or a
+ * virtio-console (hvc0) while the UART's output goes nowhere. */
+enum console_kind { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+
 struct vm_config {
     const char *kernel;
     const char *initrds[CONFIG_MAX_INITRDS]; /* "path" or, for multiboot, "path args" */
@@ -43,11 +51,14 @@ struct vm_config {
     unsigned smp;
     enum accel_kind accel;
     const char *serial;                       /* "stdio" or "file:PATH" */
+    enum console_kind console;                /* default CONSOLE_SERIAL */
     enum kernel_decompress kernel_decompress; /* who unpacks a bzImage (default host) */
     char *initrd_list;                        /* owned copy of --initrd, split in place */
     struct drive_config drives[CONFIG_MAX_DRIVES];
     unsigned ndrives;
     char *drive_text[CONFIG_MAX_DRIVES]; /* owned copies of the --drive values */
+    struct net_config net;               /* --net: one virtio-net NIC (kind NET_NONE: none) */
+    char *net_text;                      /* owned copy of the --net value */
 };
 
 /* Parse "512M", "2G", "1048576", "64K", "1T" (binary units; a bare number is

@@ -18,6 +18,8 @@
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_net.h"
+#include "hw/virtio/virtio_console.h"
 #include "hw/virtio/virtio_pci.h"
 #include "hw/virtio/virtio_rng.h"
 #include "util/event_loop.h"
@@ -108,6 +110,8 @@ static int vm_create_console(struct vm *vm)
     if (!vm->console)
         return -EIO;
     vm->console->lock = &vm->device_lock;
+    if (vm->vcon)
+        virtio_console_connect(vm->vcon, vm->console);
     return 0;
 }
 
@@ -116,7 +120,8 @@ static int vm_create_console(struct vm *vm)
 static int vm_create_devices(struct vm *vm)
 {
     int r;
-    vm->com1 = serial_new(vm->console, vm_irq_line(vm, LAYOUT_IRQ_COM1));
+    /* With a virtio console, the UART is there but talks to nothing. */
+    vm->com1 = serial_new(vm->vcon ? NULL : vm->console, vm_irq_line(vm, LAYOUT_IRQ_COM1));
     vm->rtc = rtc_new(vm_irq_line(vm, LAYOUT_IRQ_RTC), guest_memory_low_end(&vm->mem),
                       guest_memory_high_size(&vm->mem));
     vm->i8042 = i8042_new(vm_irq_line(vm, LAYOUT_IRQ_KBD), vm_irq_line(vm, LAYOUT_IRQ_MOUSE),
@@ -196,6 +201,37 @@ static int vm_add_drive(struct vm *vm, const struct drive_config *d)
     return 0;
 }
 
+/* --console virtio: a virtio-console in the next slot; its backend is
+ * connected once the console exists (vm_create_console). */
+static int vm_add_virtio_console(struct vm *vm)
+{
+    struct virtio_dev *vdev;
+    vm->vcon = virtio_console_new();
+    if (!vm->vcon)
+        return -ENOMEM;
+    int r = vm_add_virtio(vm, &virtio_console_ops, vm->vcon, &vdev);
+    if (r < 0)
+        return r;
+    virtio_console_attach(vm->vcon, vdev);
+    return 0;
+}
+
+/* --net: a virtio-net NIC in the next slot. Its backend's descriptors go
+ * on the I/O loop now (the loop exists from vm_build on; its thread starts
+ * in vm_run). */
+static int vm_add_net(struct vm *vm, const struct net_config *n)
+{
+    struct net_backend *be = net_backend_new(n, &vm->device_lock, vm->io_loop);
+    if (!be || !(vm->net = virtio_net_new(n->mac, be)))
+        return -EIO;
+    struct virtio_dev *vdev;
+    int r = vm_add_virtio(vm, &virtio_net_ops, vm->net, &vdev);
+    if (r < 0)
+        return r;
+    virtio_net_attach(vm->net, vdev);
+    return 0;
+}
+
 /* The PCI host bridge and the devices behind it, in slot order. They come
  * before the firmware tables, which describe the slots' interrupts. */
 static int vm_create_pci(struct vm *vm)
@@ -230,6 +266,10 @@ static int vm_create_pci(struct vm *vm)
     for (unsigned i = 0; i < vm->cfg->ndrives; i++)
         if ((r = vm_add_drive(vm, &vm->cfg->drives[i])) < 0)
             return r;
+    if (vm->cfg->console == CONSOLE_VIRTIO && (r = vm_add_virtio_console(vm)) < 0)
+        return r;
+    if (vm->cfg->net.kind != NET_NONE && (r = vm_add_net(vm, &vm->cfg->net)) < 0)
+        return r;
     return 0;
 }
 
@@ -282,6 +322,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
     int r = guest_memory_init(&vm->mem, cfg->mem_size);
     if (r < 0)
         return r;
+    /* Made here, not in vm_run: backends (--net) join it as they are built. */
+    vm->io_loop = event_loop_new();
+    if (!vm->io_loop)
+        return -ENOMEM;
     if ((r = vm_create_pci(vm)) < 0)
         return r;
     if ((r = vm_load_kernel(vm)) < 0 || (r = vm_create_console(vm)) < 0)
@@ -341,9 +385,6 @@ static void vm_stop_threads(struct vm *vm)
 
 static int vm_start_threads(struct vm *vm)
 {
-    vm->io_loop = event_loop_new();
-    if (!vm->io_loop)
-        return -ENOMEM;
     if (vm->console->ops->attach) {
         int r = vm->console->ops->attach(vm->console, vm->io_loop);
         if (r < 0)
@@ -391,12 +432,14 @@ void vm_destroy(struct vm *vm)
     acpi_pm_free(vm->acpi_pm);
     for (unsigned i = 0; i < vm->nblk; i++)
         virtio_blk_free(vm->blk[i]); /* drains its requests in flight */
+    virtio_net_free(vm->net);        /* its backend leaves the I/O loop */
     /* PCI (device models with work in flight are drained before this): the
      * host unmaps every BAR, then the transports go, then the models. */
     pci_host_free(vm->pci);
     for (unsigned i = 0; i < vm->nvirtio; i++)
         virtio_pci_free(vm->virtio[i]);
     virtio_rng_free(vm->rng);
+    virtio_console_free(vm->vcon);
     if (vm->console)
         chardev_close(vm->console);
     event_loop_free(vm->io_loop);

@@ -32,6 +32,8 @@ struct pci_host;
 struct virtio_pci;
 struct virtio_rng;
 struct virtio_blk;
+struct virtio_net;
+struct virtio_console;
 struct virtio_dev;
 struct virtio_device_ops;
 
@@ -61,6 +63,7 @@ struct vm {
     bool io_started;
 
     struct chardev *console;
+    struct virtio_console *vcon; /* --console virtio: the console's device, else NULL */
     struct serial *com1;
     struct rtc *rtc;
     struct i8042 *i8042;
@@ -73,6 +76,7 @@ struct vm {
     struct virtio_rng *rng;
     struct virtio_blk *blk[CONFIG_MAX_DRIVES]; /* --drive disks */
     unsigned nblk;
+    struct virtio_net *net; /* --net NIC, or NULL */
     /* The MP and ACPI tables are written: the PCI slots are final. */
     bool firmware_built;
 
