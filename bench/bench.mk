@@ -5,6 +5,10 @@
 #   make bench-boot    Debian's kernels from start to power-off under emu
 #                      (host and guest decompression) and QEMU TCG, medians
 #                      of BENCH_RUNS=N (default 5) runs, with ratios
+#   make bench-blk     virtio-blk sequential write/read MB/s and 4 KiB random
+#                      read IOPS in the guest, under emu and QEMU TCG on the
+#                      same image, medians of BENCH_RUNS=N (default 3) rounds
+#                      (BENCH_MB, BENCH_IOPS_N, BENCH_KERNEL=generic|cloud)
 # Run it on the release build (the default MODE).
 BENCH_USER_DIR := $(BUILD)/bench/user
 
@@ -23,4 +27,14 @@ bench-user: $(XUNI) $(BENCH_USER_DIR)/kernel $(BENCH_USER_DIR)/bbgen
 bench-boot: $(XUNI) guest
 	bench/boot/bench-boot.sh $(XUNI) $(IMAGES)
 
-.PHONY: bench-user bench-boot
+BENCH_BLK_DIR := $(BUILD)/bench/blk
+
+# Static: it runs in the guest's busybox initramfs.
+$(BENCH_BLK_DIR)/blkbench: bench/blk/blkbench.c bench/bench.mk
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+bench-blk: $(XUNI) guest $(BENCH_BLK_DIR)/blkbench
+	bench/blk/bench-blk.sh $(XUNI) $(IMAGES) $(BENCH_BLK_DIR)/blkbench
+
+.PHONY: bench-user bench-boot bench-blk

@@ -92,7 +92,10 @@ static void emu_dma_written(void *ctx, uint64_t gpa, uint64_t len)
 {
     struct emu_state *emu = ctx;
     pthread_mutex_lock(&emu->dma_lock);
-    if (emu->ndma < sizeof(emu->dma) / sizeof(emu->dma[0]))
+    struct emu_dma_range *last = emu->ndma ? &emu->dma[emu->ndma - 1] : NULL;
+    if (last && gpa == last->gpa + last->len)
+        last->len += len; /* the next page of the same buffer, the usual case */
+    else if (emu->ndma < sizeof(emu->dma) / sizeof(emu->dma[0]))
         emu->dma[emu->ndma++] = (struct emu_dma_range){gpa, len};
     else
         emu->dma_overflow = true;

@@ -50,7 +50,7 @@ struct emu_state {
     pthread_mutex_t dma_lock;
     struct emu_dma_range {
         uint64_t gpa, len;
-    } dma[64];
+    } dma[256];
     unsigned ndma;
     bool dma_overflow;
     unsigned nvcpus;
