@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what building and testing xuni needs on Debian 12. Idempotent.
 set -e
-PACKAGES="build-essential binutils libcmocka-dev libzydis-dev busybox-static zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev liblzo2-dev gzip bzip2 xz-utils lzop lz4 zstd cpio kmod debian-archive-keyring liburing-dev e2fsprogs libslirp-dev"
+PACKAGES="build-essential binutils libcmocka-dev libzydis-dev busybox-static zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libbz2-dev liblzo2-dev gzip bzip2 xz-utils lzop lz4 zstd cpio kmod debian-archive-keyring liburing-dev e2fsprogs libslirp-dev python3"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

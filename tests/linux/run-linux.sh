@@ -12,8 +12,8 @@
 # or wrong emulation causes, and `poweroff` ends xuni with status 0. The
 # kernel command line is plain "console=ttyS0": no workaround flags.
 #
-# The sanitizer build (a path under build/asan) boots only the cloud kernel
-# with --smp 2, to keep `make test` inside its time budget.
+# The sanitizer build (a path under build/asan) skips this: it boots Linux
+# in run-virtio-blk.sh and run-virtio-net.sh.
 set -u
 XUNI=${1:?usage: run-linux.sh XUNI}
 cd "$(dirname "$0")/../.."
@@ -69,15 +69,22 @@ boot_test() {
     fi
 }
 
+# The sanitizer build boots Linux only in run-virtio-blk.sh and
+# run-virtio-net.sh (real device traffic under ASan), to keep make test
+# inside its time budget.
+case "$XUNI" in
+*asan*)
+    echo "1..1"
+    echo "ok 1 - linux # SKIP sanitizer build: the Linux boot runs under ASan in run-virtio-blk.sh and run-virtio-net.sh"
+    exit 0
+    ;;
+esac
 if [ ! -f "$IMAGES/vmlinuz-generic" ] || [ ! -f "$IMAGES/initramfs-cloud.cpio.gz" ]; then
     echo "1..1"
     echo "ok 1 - linux # SKIP no guest images in $IMAGES (make guest builds them)"
     exit 0
 fi
-case "$XUNI" in
-*asan*) runs=("cloud 2") ;;
-*) runs=("generic 1" "generic 2" "cloud 1" "cloud 2") ;;
-esac
+runs=("generic 1" "generic 2" "cloud 1" "cloud 2")
 [ -n "${XUNI_LINUX_ONLY:-}" ] && runs=("$XUNI_LINUX_ONLY") # e.g. "cloud 2"
 for r in "${runs[@]}"; do
     # shellcheck disable=SC2086

@@ -51,6 +51,16 @@ umount /proc
 exec /init
 '
 
+# The sanitizer build boots Linux only in run-virtio-blk.sh and
+# run-virtio-net.sh (real device traffic under ASan), to keep make test
+# inside its time budget.
+case "$XUNI" in
+*asan*)
+    echo "1..1"
+    echo "ok 1 - virtio-console # SKIP sanitizer build: the console device runs under ASan in test_virtio_console"
+    exit 0
+    ;;
+esac
 if [ ! -f "$IMAGES/vmlinuz-cloud" ] || [ ! -f "$IMAGES/initramfs-cloud.cpio.gz" ]; then
     echo "1..1"
     echo "ok 1 - virtio-console # SKIP no guest images in $IMAGES (make guest builds them)"

@@ -116,6 +116,16 @@ boot_intx() {
     check_dmesg "$name"
 }
 
+# The sanitizer build boots Linux only in run-virtio-blk.sh and
+# run-virtio-net.sh (real device traffic under ASan), to keep make test
+# inside its time budget.
+case "$XUNI" in
+*asan*)
+    echo "1..1"
+    echo "ok 1 - virtio # SKIP sanitizer build: PCI, MSI-X and virtio-rng run under ASan in the virtio-rng guest and the virtio-blk/net boots"
+    exit 0
+    ;;
+esac
 if [ ! -f "$IMAGES/vmlinuz-generic" ] || [ ! -f "$IMAGES/initramfs-cloud.cpio.gz" ]; then
     echo "1..1"
     echo "ok 1 - virtio # SKIP no guest images in $IMAGES (make guest builds them)"
