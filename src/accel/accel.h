@@ -14,7 +14,8 @@
  *
  * Port I/O and MMIO exits go to vm->pio / vm->mmio (bus_read/bus_write).
  * Devices raise interrupts through set_irq (the board wires irq_lines to
- * it); msi is optional. Both are called with the board's device lock held.
+ * it); msi is optional. Both are called with the board's device lock held,
+ * as is ioeventfd (doorbells that bypass the vCPU thread, see vm/doorbell.h).
  * Nothing outside accel/kvm includes <linux/kvm.h>.
  */
 #ifndef XUNI_ACCEL_ACCEL_H
@@ -55,6 +56,10 @@ struct accel_ops {
     int (*vcpu_get_regs)(struct accel_vcpu *vcpu, struct accel_regs *regs);
     void (*set_irq)(struct vm *vm, unsigned gsi, int level);
     int (*msi)(struct vm *vm, uint64_t addr, uint32_t data); /* may be NULL */
+    /* Optional (NULL: not here): let guest writes to gpa signal the
+     * eventfd fd instead of exiting to the MMIO bus (assign true), or undo
+     * that (false). 0 or a negative errno; on error the MMIO path stays. */
+    int (*ioeventfd)(struct vm *vm, uint64_t gpa, int fd, bool assign);
     void (*destroy)(struct vm *vm);
 };
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/chardev.h"
@@ -24,6 +25,7 @@
 #include "hw/virtio/virtio_rng.h"
 #include "util/event_loop.h"
 #include "util/log.h"
+#include "vm/doorbell.h"
 
 /* --- exit requests --- */
 
@@ -180,6 +182,7 @@ int vm_add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
         virtio_pci_free(vp);
         return r;
     }
+    virtio_pci_set_doorbell_ops(vp, &vm_doorbell_ops, vm);
     vm->virtio[vm->nvirtio++] = vp;
     if (vdev)
         *vdev = virtio_pci_vdev(vp);
@@ -418,9 +421,23 @@ int vm_run(struct vm *vm)
     return vm->exit_status;
 }
 
+/* XUNI_STATS: for benchmarks and the tests of the fast paths. */
+static void vm_print_stats(struct vm *vm)
+{
+    if (!getenv("XUNI_STATS") || !vm->nvirtio)
+        return;
+    uint64_t mmio = 0;
+    for (unsigned i = 0; i < vm->nvirtio; i++)
+        mmio += virtio_pci_mmio_doorbells(vm->virtio[i]);
+    fprintf(stderr, "xuni: stats: virtio doorbells: %llu by ioeventfd, %llu by MMIO\n",
+            (unsigned long long)vm_doorbells_rung(vm), (unsigned long long)mmio);
+}
+
 void vm_destroy(struct vm *vm)
 {
     vm_stop_threads(vm);
+    vm_print_stats(vm);
+    vm_doorbells_free(vm);
     if (vm->accel && vm->accel->destroy)
         vm->accel->destroy(vm);
     /* Frontends first: the serial detaches from its chardev; the chardev

@@ -36,6 +36,7 @@ struct virtio_net;
 struct virtio_console;
 struct virtio_dev;
 struct virtio_device_ops;
+struct vm_doorbells;
 
 struct vm_vcpu {
     struct vm *vm;
@@ -73,6 +74,7 @@ struct vm {
     struct pci_host *pci;
     struct virtio_pci *virtio[LAYOUT_PCI_SLOTS]; /* transports, in slot order */
     unsigned nvirtio;
+    struct vm_doorbells *doorbells; /* doorbell.c: queue eventfds, made as bound */
     struct virtio_rng *rng;
     struct virtio_blk *blk[CONFIG_MAX_DRIVES]; /* --drive disks */
     unsigned nblk;

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +482,91 @@ static void test_doorbells(void **state)
     assert_int_equal(r->fake.notified[0], 2);
 }
 
+/* A fake board taking doorbells off the MMIO path, as kvm's ioeventfd. */
+struct fake_board {
+    uint64_t bound[2]; /* per queue, 0: not bound */
+    unsigned binds, unbinds;
+    int fail; /* bind's answer when not 0 */
+};
+
+static int fb_bind(void *ctx, struct virtio_pci *vp, unsigned q, uint64_t gpa)
+{
+    (void)vp;
+    struct fake_board *b = ctx;
+    assert_true(q < 2);
+    assert_int_equal(b->bound[q], 0); /* never bound twice */
+    b->binds++;
+    if (b->fail)
+        return b->fail;
+    b->bound[q] = gpa;
+    return 0;
+}
+
+static void fb_unbind(void *ctx, struct virtio_pci *vp, unsigned q, uint64_t gpa)
+{
+    (void)vp;
+    struct fake_board *b = ctx;
+    assert_true(q < 2);
+    assert_int_equal(b->bound[q], gpa); /* only what was bound */
+    b->bound[q] = 0;
+    b->unbinds++;
+}
+
+static const struct virtio_pci_doorbell_ops fb_ops = {fb_bind, fb_unbind};
+
+static void test_doorbells_off_the_vcpu_thread(void **state)
+{
+    struct rig *r = *state;
+    struct fake_board b = {0};
+    virtio_pci_set_doorbell_ops(r->vp, &fb_ops, &b);
+    negotiate(r, F_V1);
+    setup_queue(r, 0, VIRTIO_MSI_NO_VECTOR);
+    assert_int_equal(b.binds, 0); /* not before DRIVER_OK */
+    wr(r, VIRTIO_PCI_COMMON_STATUS, 1, S_ACK | S_DRV | S_FOK | S_DOK);
+    uint64_t bell0 = r->bar4 + VIRTIO_PCI_NOTIFY_OFF;
+    assert_int_equal(b.bound[0], bell0);
+    assert_int_equal(b.bound[1], 0); /* queue 1 is not enabled */
+    /* The board rings it: the queue runs, nothing counted as MMIO. */
+    add_buffer(r);
+    virtio_pci_doorbell(r->vp, 0);
+    assert_int_equal(used_idx(r), 1);
+    assert_int_equal(virtio_pci_mmio_doorbells(r->vp), 0);
+    virtio_pci_doorbell(r->vp, 7); /* no such queue: ignored */
+
+    /* The BAR moves: unbound from the old address, bound at the new one;
+     * with decoding off, unbound. */
+    uint64_t to = r->bar4 + 0x100000;
+    pci_config_write(r->pci, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+    assert_int_equal(b.bound[0], 0);
+    pci_config_write(r->pci, PCI_BAR0 + 4 * VIRTIO_PCI_REGS_BAR, 4, (uint32_t)to | PCI_BAR_MEM_64);
+    pci_config_write(r->pci, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    assert_int_equal(pci_bar_address(r->pci, VIRTIO_PCI_REGS_BAR), to);
+    assert_int_equal(b.bound[0], to + VIRTIO_PCI_NOTIFY_OFF);
+    assert_int_equal(b.binds, 2);
+
+    /* NEEDS_RESET and reset unbind; a failed bind leaves the MMIO path. */
+    FILE *devnull = fopen("/dev/null", "w");
+    log_set_stream(devnull);
+    virtio_needs_reset(r->vdev);
+    log_set_stream(NULL);
+    fclose(devnull);
+    assert_int_equal(b.bound[0], 0);
+    r->bar4 = to;
+    negotiate(r, F_V1); /* writes status 0 first */
+    assert_int_equal(b.unbinds, 2);
+    r->avail_idx = 0;
+    setup_queue(r, 0, VIRTIO_MSI_NO_VECTOR);
+    b.fail = -ENOSYS;
+    wr(r, VIRTIO_PCI_COMMON_STATUS, 1, S_ACK | S_DRV | S_FOK | S_DOK);
+    assert_int_equal(b.bound[0], 0);
+    add_buffer(r);
+    doorbell(r, 0);
+    assert_int_equal(used_idx(r), 1);
+    assert_int_equal(virtio_pci_mmio_doorbells(r->vp), 1);
+    wr(r, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+    assert_int_equal(b.bound[0], 0);
+}
+
 static void test_intx_and_isr(void **state)
 {
     struct rig *r = *state;
@@ -672,6 +758,7 @@ int main(void)
         T(test_queue_registers),
         T(test_bad_ring_needs_reset),
         T(test_doorbells),
+        T(test_doorbells_off_the_vcpu_thread),
         T(test_intx_and_isr),
         T(test_msix),
         T(test_device_config),

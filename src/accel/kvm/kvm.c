@@ -1,7 +1,8 @@
 /* The kvm accelerator: the kernel's KVM runs the CPUs and memory; xuni
  * answers the I/O exits. This file holds the VM-wide part: capability checks,
  * memslots, the in-kernel irqchip and PIT, interrupt routing. kvm_vcpu.c
- * holds the per-vCPU part, kvm_exit.c the exit handling. */
+ * holds the per-vCPU part, kvm_exit.c the exit handling, kvm_irqfd.c the
+ * ioeventfd and irqfd fast paths. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -110,9 +111,8 @@ static int kvm_setup_routing(struct kvm_state *k)
         };
     }
     rt->nr = i;
-    int r = ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, rt);
-    free(rt);
-    return r < 0 ? -errno : 0;
+    k->base_routes = rt; /* kept: MSI routes are added to it (kvm_irqfd.c) */
+    return ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
 }
 
 static int kvm_fail(const char *what)
@@ -184,11 +184,13 @@ static void kvm_destroy(struct vm *vm)
         free(v);
         vm->vcpus[i].accel = NULL;
     }
+    kvm_fast_paths_destroy(k);
     if (k->vm_fd >= 0)
         close(k->vm_fd);
     if (k->kvm_fd >= 0)
         close(k->kvm_fd);
     free(k->cpuid);
+    free(k->base_routes);
     free(k);
     vm->accel_state = NULL;
 }
@@ -215,7 +217,8 @@ static int kvm_init(struct vm *vm)
         goto fail;
     }
     k->run_size = run_size;
-    if ((r = kvm_setup_vm(vm, k)) < 0 || (r = kvm_load_cpuid(k)) < 0)
+    if ((r = kvm_setup_vm(vm, k)) < 0 || (r = kvm_load_cpuid(k)) < 0 ||
+        (r = kvm_fast_paths_init(k)) < 0)
         goto fail;
     struct sigaction sa = {.sa_handler = kvm_kick_handler};
     sigemptyset(&sa.sa_mask);
@@ -234,13 +237,6 @@ static void kvm_set_irq(struct vm *vm, unsigned gsi, int level)
         log_warn("kvm: KVM_IRQ_LINE gsi %u: %s", gsi, strerror(errno));
 }
 
-static int kvm_msi(struct vm *vm, uint64_t addr, uint32_t data)
-{
-    struct kvm_state *k = vm->accel_state;
-    struct kvm_msi msi = {.address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data};
-    return ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
-}
-
 const struct accel_ops accel_kvm_ops = {
     .name = "kvm",
     .available = kvm_available,
@@ -253,5 +249,6 @@ const struct accel_ops accel_kvm_ops = {
     .vcpu_get_regs = kvm_vcpu_get_regs,
     .set_irq = kvm_set_irq,
     .msi = kvm_msi,
+    .ioeventfd = kvm_ioeventfd,
     .destroy = kvm_destroy,
 };

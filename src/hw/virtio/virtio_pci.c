@@ -38,6 +38,11 @@ struct virtio_pci {
     uint8_t isr;
     unsigned pci_cfg; /* offset of the PCI_CFG capability */
     uint8_t logged;   /* VP_LOG_*: each complaint once per device */
+    /* Doorbells the board took off the MMIO path (0: not bound). */
+    const struct virtio_pci_doorbell_ops *db_ops;
+    void *db_ctx;
+    uint64_t db_gpa[VIRTIO_MAX_QUEUES];
+    uint64_t doorbells_mmio; /* rung through vp_bar_write */
 };
 
 enum { VP_LOG_ACCESS = 1, VP_LOG_FEATURES = 2, VP_LOG_LEGACY = 4, VP_LOG_BROKEN = 8 };
@@ -53,6 +58,32 @@ static bool vp_first(struct virtio_pci *vp, uint8_t what)
 static struct virtio_pci *vp_of(struct virtio_dev *vdev)
 {
     return vdev->transport;
+}
+
+/* --- doorbells off the vCPU thread --- */
+
+/* Bind each live queue's doorbell where the BAR now is; unbind the rest.
+ * Called after anything that changes what is live or where. */
+static void vp_update_doorbells(struct virtio_pci *vp)
+{
+    if (!vp->db_ops)
+        return;
+    struct virtio_dev *vdev = &vp->vdev;
+    uint64_t bar = pci_bar_address(&vp->pci, VIRTIO_PCI_REGS_BAR);
+    bool live = bar && (vdev->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) ==
+                           VIRTIO_STATUS_DRIVER_OK;
+    for (unsigned q = 0; q < vdev->ops->nqueues; q++) {
+        uint64_t want = live && vdev->vq[q].ready
+                            ? bar + VIRTIO_PCI_NOTIFY_OFF + (uint64_t)q * VIRTIO_PCI_NOTIFY_MUL
+                            : 0;
+        if (vp->db_gpa[q] == want)
+            continue;
+        if (vp->db_gpa[q])
+            vp->db_ops->unbind(vp->db_ctx, vp, q, vp->db_gpa[q]);
+        vp->db_gpa[q] = 0;
+        if (want && vp->db_ops->bind(vp->db_ctx, vp, q, want) == 0)
+            vp->db_gpa[q] = want;
+    }
 }
 
 /* --- interrupts --- */
@@ -88,6 +119,7 @@ static void vp_needs_reset(struct virtio_dev *vdev)
     if (vp_first(vp, VP_LOG_BROKEN))
         log_warn("%s: the driver broke the protocol: device needs a reset", vdev->ops->name);
     vdev->status |= VIRTIO_STATUS_NEEDS_RESET;
+    vp_update_doorbells(vp);
     if (vdev->status & VIRTIO_STATUS_DRIVER_OK)
         vp_interrupt(vp, vp->msix_config, VIRTIO_PCI_ISR_CONFIG);
 }
@@ -111,6 +143,7 @@ static void vp_reset_state(struct virtio_pci *vp)
     vp->msix_config = VIRTIO_MSI_NO_VECTOR;
     vp->isr = 0;
     pci_device_set_intx(&vp->pci, false);
+    vp_update_doorbells(vp);
 }
 
 static bool vp_negotiate(struct virtio_pci *vp)
@@ -157,6 +190,7 @@ static void vp_write_status(struct virtio_pci *vp, uint8_t v)
     if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
         if (vdev->ops->started)
             vdev->ops->started(vdev->dev);
+        vp_update_doorbells(vp);
         vp_kick_all(vp);
     }
 }
@@ -226,6 +260,7 @@ static void vp_queue_enable(struct virtio_pci *vp, struct virtq *q)
         return;
     }
     q->ready = true;
+    vp_update_doorbells(vp);
 }
 
 /* queue_desc, queue_driver, queue_device: the virtq's ring addresses. */
@@ -333,10 +368,9 @@ static void vp_device_cfg_write(struct virtio_pci *vp, uint64_t off, unsigned si
     ops->config_write(vp->vdev.dev, (uint32_t)off, buf, size);
 }
 
-static void vp_doorbell(struct virtio_pci *vp, uint64_t off)
+void virtio_pci_doorbell(struct virtio_pci *vp, unsigned q)
 {
     struct virtio_dev *vdev = &vp->vdev;
-    unsigned q = (unsigned)(off / VIRTIO_PCI_NOTIFY_MUL);
     if (q >= vdev->ops->nqueues || !vdev->vq[q].ready || !vdev->ops->queue_notify ||
         (vdev->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET)) !=
             VIRTIO_STATUS_DRIVER_OK)
@@ -367,8 +401,10 @@ static void vp_bar_write(void *opaque, uint64_t off, unsigned size, uint64_t val
         vp_common_write(vp, off - VIRTIO_PCI_COMMON_OFF, size, value);
     else if (off >= VIRTIO_PCI_DEVICE_OFF && off < VIRTIO_PCI_NOTIFY_OFF)
         vp_device_cfg_write(vp, off - VIRTIO_PCI_DEVICE_OFF, size, value);
-    else if (off >= VIRTIO_PCI_NOTIFY_OFF)
-        vp_doorbell(vp, off - VIRTIO_PCI_NOTIFY_OFF);
+    else if (off >= VIRTIO_PCI_NOTIFY_OFF) {
+        vp->doorbells_mmio++;
+        virtio_pci_doorbell(vp, (unsigned)((off - VIRTIO_PCI_NOTIFY_OFF) / VIRTIO_PCI_NOTIFY_MUL));
+    }
 }
 
 static const struct bus_ops vp_bar_ops = {vp_bar_read, vp_bar_write};
@@ -418,6 +454,7 @@ static void vp_config_write(struct pci_device *d, unsigned off, unsigned size, u
     uint32_t boff;
     unsigned len;
     const struct pci_bar *b;
+    vp_update_doorbells(vp); /* the BAR may have moved, or decoding changed */
     if (!vp_touches_window(vp, off, size) || !(b = vp_window(vp, &boff, &len)))
         return;
     uint32_t data = get_le32(d->config + vp->pci_cfg + CAP_PCI_CFG_DATA);
@@ -565,4 +602,16 @@ struct pci_device *virtio_pci_device(struct virtio_pci *vp)
 struct virtio_dev *virtio_pci_vdev(struct virtio_pci *vp)
 {
     return &vp->vdev;
+}
+
+void virtio_pci_set_doorbell_ops(struct virtio_pci *vp, const struct virtio_pci_doorbell_ops *ops,
+                                 void *ctx)
+{
+    vp->db_ops = ops;
+    vp->db_ctx = ctx;
+}
+
+uint64_t virtio_pci_mmio_doorbells(const struct virtio_pci *vp)
+{
+    return vp->doorbells_mmio;
 }

@@ -38,8 +38,14 @@
  * configuration vector (none for NO_VECTOR); otherwise the ISR bit and a
  * level on INTA until the driver reads the ISR.
  *
- * Under kvm and emu alike a doorbell is an MMIO write handled on the vCPU
- * thread, under the device lock (ioeventfd/irqfd fast paths: later).
+ * A doorbell is an MMIO write handled on the vCPU thread under the device
+ * lock, unless the board took it off that path (virtio_pci_doorbell_ops:
+ * under kvm an ioeventfd signals the I/O thread, which calls
+ * virtio_pci_doorbell()). The transport binds a queue's doorbell while
+ * the queue is enabled, the driver has set DRIVER_OK (and not
+ * DEVICE_NEEDS_RESET) and BAR 4 is mapped, at the doorbell's current
+ * guest-physical address; it unbinds it when any of that stops being true
+ * or the BAR moves.
  */
 #ifndef XUNI_HW_VIRTIO_VIRTIO_PCI_H
 #define XUNI_HW_VIRTIO_VIRTIO_PCI_H
@@ -106,5 +112,19 @@ void virtio_pci_free(struct virtio_pci *vp);
 
 struct pci_device *virtio_pci_device(struct virtio_pci *vp);
 struct virtio_dev *virtio_pci_vdev(struct virtio_pci *vp);
+
+/* The board's way of taking doorbells off the vCPU thread (device lock
+ * held). bind: writes to gpa now ring queue q elsewhere (0), or not
+ * (negative errno: the MMIO path stays). unbind: gpa is MMIO again. */
+struct virtio_pci_doorbell_ops {
+    int (*bind)(void *ctx, struct virtio_pci *vp, unsigned q, uint64_t gpa);
+    void (*unbind)(void *ctx, struct virtio_pci *vp, unsigned q, uint64_t gpa);
+};
+void virtio_pci_set_doorbell_ops(struct virtio_pci *vp, const struct virtio_pci_doorbell_ops *ops,
+                                 void *ctx);
+/* Queue q's doorbell rang (device lock held): run the queue if it is live. */
+void virtio_pci_doorbell(struct virtio_pci *vp, unsigned q);
+/* How many doorbells came as MMIO writes (for XUNI_STATS). */
+uint64_t virtio_pci_mmio_doorbells(const struct virtio_pci *vp);
 
 #endif
