@@ -54,14 +54,8 @@ for v in RUNS MB IOPS_N; do
 done
 [ "$MB" -le 512 ] || die "BENCH_MB is at most 512 (the disk's size)"
 command -v cpio >/dev/null || die "cpio missing"
-if ! command -v "$QEMU" >/dev/null; then
-    echo "bench-blk: $QEMU not found: installing Debian's qemu-system-x86"
-    SUDO=
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    { $SUDO apt-get install -y qemu-system-x86 ||
-        { $SUDO apt-get update && $SUDO apt-get install -y qemu-system-x86; }; } >/dev/null 2>&1
-    command -v "$QEMU" >/dev/null || die "could not install qemu-system-x86"
-fi
+. bench/lib.sh
+bench_install "$QEMU" qemu-system-x86 bench-blk || die "could not install qemu-system-x86"
 
 tmp=$(mktemp -d)
 . tests/linux/console.sh
@@ -115,10 +109,6 @@ measure() {
     awk -v g0="$g0" -v g1="$reply" -v h0="$h0" -v h1="$(date +%s%N)" -v n="$name" \
         'BEGIN { if (h1 > h0 && g1 > g0) printf "bench-blk: %s guest clock: %.3f s in %.3f s of the host'"'"'s\n", n, (g1 - g0) / 1e9, (h1 - h0) / 1e9 }'
     console_poweroff
-}
-
-median() { # column N of file
-    sort -g -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 printf "bench-blk: %s runs each, %s kernel, 512 MiB RAM, 1 vCPU, raw 512 MiB image (cache=writeback)\n" \

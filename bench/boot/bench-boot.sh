@@ -33,14 +33,8 @@ die() {
 }
 [ -x "$XUNI" ] || die "$XUNI is not an executable"
 [ -f "$INITRD" ] || die "$INITRD missing (make guest builds it)"
-if ! command -v "$QEMU" >/dev/null; then
-    echo "bench-boot: $QEMU not found: installing Debian's qemu-system-x86"
-    SUDO=
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    { $SUDO apt-get install -y qemu-system-x86 ||
-        { $SUDO apt-get update && $SUDO apt-get install -y qemu-system-x86; }; } >/dev/null 2>&1
-    command -v "$QEMU" >/dev/null || die "could not install qemu-system-x86"
-fi
+. "$(dirname "$0")/../lib.sh"
+bench_install "$QEMU" qemu-system-x86 bench-boot || die "could not install qemu-system-x86"
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -63,10 +57,6 @@ run_once() {
     usage=$(tail -1 "$TMP/time")
     awk -v a="$t0" -v b="$t1" -v u="$usage" 'BEGIN { split(u, c, " "); printf "%.3f %.3f\n", b - a, c[1] + c[2] }' >>"$TMP/$name"
     grep -h "instructions" "$TMP/err" | tail -1 >>"$TMP/$name.insns"
-}
-
-median() { # column N of file
-    sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 printf "bench-boot: %s runs each, 512 MiB, 1 vCPU, \"%s\", initramfs that powers off at once\n" "$RUNS" "$APPEND"

@@ -37,19 +37,11 @@ awk -v s="$SCALE" 'BEGIN { exit !(s > 0) }' || die "BENCH_SCALE must be a number
 
 # qemu-user is only needed here, so the bench installs it rather than
 # every CI run. Without it the qemu column stays empty.
-if ! command -v "$QEMU" >/dev/null; then
-    echo "bench-user: $QEMU not found: installing Debian's qemu-user (apt-get install qemu-user)"
-    SUDO=
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    {
-        $SUDO apt-get install -y qemu-user ||
-            { $SUDO apt-get update && $SUDO apt-get install -y qemu-user; }
-    } >/dev/null 2>&1
-    command -v "$QEMU" >/dev/null || {
-        echo "bench-user: could not install qemu-user; the qemu column is left out"
-        QEMU=
-    }
-fi
+. "$(dirname "$0")/../lib.sh"
+bench_install "$QEMU" qemu-user bench-user || {
+    echo "bench-user: could not install qemu-user; the qemu column is left out"
+    QEMU=
+}
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -87,7 +79,7 @@ cpu_time() {
     awk '{ printf "%.3f", $1 + $2 }' <<<"$t"
 }
 
-median() {
+median_of() { # the median of the arguments
     tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
@@ -106,7 +98,7 @@ for w in "${!names[@]}"; do
                 status=1
             fi
         done
-        result[$w,$r]=$(median "${times[@]}")
+        result[$w,$r]=$(median_of "${times[@]}")
         printf 'bench-user: %-18s %-6s %s s (runs: %s)\n' "${names[w]}" "$r" "${result[$w,$r]}" \
             "${times[*]}"
     done

@@ -1,7 +1,5 @@
 /* Command-line parsing for the vm/config.c tests: "--kernel k" plus the
- * test's arguments through vm_config_parse(), with the error text kept.
- * (test_drive_config.c and test_net_config.c carry copies of this helper
- * and can switch to it.) */
+ * test's arguments through vm_config_parse(), with the error text kept. */
 #ifndef XUNI_TESTS_CONFIG_RIG_H
 #define XUNI_TESTS_CONFIG_RIG_H
 

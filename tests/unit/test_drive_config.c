@@ -10,22 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_rig.h"
 #include "vm/config.h"
-
-/* Parse "--kernel k" plus the given arguments; the error text in *err. */
-static int parse(struct vm_config *cfg, char **err, int argc, char **args)
-{
-    char *argv[40] = {"--kernel", "k"};
-    for (int i = 0; i < argc; i++)
-        argv[2 + i] = args[i];
-    size_t len;
-    FILE *e = open_memstream(err, &len);
-    FILE *out = fopen("/dev/null", "w");
-    int r = vm_config_parse(cfg, argc + 2, argv, out, e);
-    fclose(e);
-    fclose(out);
-    return r;
-}
 
 static void test_defaults_and_keys(void **state)
 {
@@ -36,7 +22,7 @@ static void test_defaults_and_keys(void **state)
         "--drive", "file=a.img", "-drive",
         "file=b.img,readonly=on,cache=none,aio=threads,serial=S1",
         "--drive=file=c.img,readonly,format=raw,if=virtio,aio=io_uring,cache=writeback"};
-    assert_int_equal(parse(&cfg, &err, 5, args), 0);
+    assert_int_equal(config_rig_parse(&cfg, &err, 5, args), 0);
     assert_string_equal(err, "");
     assert_int_equal(cfg.ndrives, 3);
     const struct drive_config *d = cfg.drives;
@@ -64,7 +50,7 @@ static void test_commas_and_bools(void **state)
     struct vm_config cfg;
     char *err = NULL;
     char *args[] = {"--drive", "readonly=off,file=x,,y,,,,z.img", "--drive", "file=w,readonly=yes"};
-    assert_int_equal(parse(&cfg, &err, 4, args), 0);
+    assert_int_equal(config_rig_parse(&cfg, &err, 4, args), 0);
     assert_string_equal(cfg.drives[0].file, "x,y,,z.img");
     assert_false(cfg.drives[0].readonly);
     assert_true(cfg.drives[1].readonly);
@@ -79,7 +65,7 @@ static void expect_error(const char *value, const char *message)
     struct vm_config cfg;
     char *err = NULL;
     char *args[] = {"--drive", (char *)value};
-    assert_int_equal(parse(&cfg, &err, 2, args), -EINVAL);
+    assert_int_equal(config_rig_parse(&cfg, &err, 2, args), -EINVAL);
     if (!strstr(err, message))
         fail_msg("--drive '%s': got \"%s\", want \"%s\"", value, err, message);
     assert_int_equal(strncmp(err, "xuni: error: ", 13), 0);
@@ -114,7 +100,7 @@ static void test_too_many(void **state)
         args[2 * i] = "--drive";
         args[2 * i + 1] = "file=d.img";
     }
-    assert_int_equal(parse(&cfg, &err, 2 * (CONFIG_MAX_DRIVES + 1), args), -EINVAL);
+    assert_int_equal(config_rig_parse(&cfg, &err, 2 * (CONFIG_MAX_DRIVES + 1), args), -EINVAL);
     assert_non_null(strstr(err, "too many --drive options (at most 8)"));
     vm_config_free(&cfg);
     free(err);

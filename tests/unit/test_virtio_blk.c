@@ -154,9 +154,7 @@ static void test_config_and_features(void **state)
     uint8_t four[4];
     ops->config_read(e->f.blk, VIRTIO_BLK_CFG_BLK_SIZE, four, 4); /* a field on its own */
     assert_int_equal(get_le32(four), 512);
-    ops->config_write(e->f.blk, 0, "\xff\xff\xff\xff", 4); /* read-only: ignored */
-    ops->config_read(e->f.blk, 0, cfg, 8);
-    assert_int_equal(get_le64(cfg), IMG_SECTORS);
+    assert_null(ops->config_write); /* read-only: the transport ignores writes */
     env_free(e);
 }
 

@@ -164,11 +164,9 @@ static void test_ops_and_config(void **state)
     assert_int_equal(cfg[VIRTIO_NET_CFG_STATUS] | cfg[VIRTIO_NET_CFG_STATUS + 1] << 8,
                      VIRTIO_NET_S_LINK_UP);
     assert_int_equal(cfg[VIRTIO_NET_CFG_MAX_VQ_PAIR], 1);
-    /* Writes change nothing; reads past the end give zeros. */
-    uint8_t junk[6] = {1, 2, 3, 4, 5, 6}, again[VIRTIO_NET_CONFIG_SIZE];
-    virtio_net_ops.config_write(r->net, 0, junk, sizeof(junk));
-    virtio_net_ops.config_read(r->net, 0, again, sizeof(again));
-    assert_memory_equal(cfg, again, sizeof(cfg));
+    /* Read-only (the transport ignores writes); reads past the end give
+     * zeros. */
+    assert_null(virtio_net_ops.config_write);
     uint32_t past = 0xffffffff;
     virtio_net_ops.config_read(r->net, VIRTIO_NET_CONFIG_SIZE, &past, 4);
     assert_int_equal(past, 0);

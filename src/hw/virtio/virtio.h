@@ -33,7 +33,9 @@
 #define XUNI_HW_VIRTIO_VIRTIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hw/virtio/virtq.h"
 
@@ -65,6 +67,7 @@ struct virtio_device_ops {
     uint16_t queue_size; /* the maximum the device offers for each queue */
     uint32_t config_size;
     void (*config_read)(void *dev, uint32_t offset, void *buf, unsigned len);
+    /* NULL: every field is read-only (writes are ignored). */
     void (*config_write)(void *dev, uint32_t offset, const void *buf, unsigned len);
     void (*queue_notify)(void *dev, unsigned queue);
     void (*reset)(void *dev);
@@ -86,6 +89,16 @@ struct virtio_dev {
     void (*needs_reset)(struct virtio_dev *vdev);
     void *transport;
 };
+
+/* config_read for a device whose configuration space is the image
+ * config[size]: bytes past its end read as 0. */
+static inline void virtio_config_copy(const uint8_t *config, size_t size, uint32_t offset, void *buf,
+                                      unsigned len)
+{
+    memset(buf, 0, len);
+    if (offset < size)
+        memcpy(buf, config + offset, len < size - offset ? len : size - offset);
+}
 
 static inline bool virtio_has_feature(const struct virtio_dev *vdev, unsigned bit)
 {

@@ -350,17 +350,7 @@ static void blk_queue_notify(void *dev, unsigned q)
 static void blk_config_read(void *dev, uint32_t offset, void *buf, unsigned len)
 {
     struct virtio_blk *blk = dev;
-    memset(buf, 0, len);
-    if (offset < sizeof(blk->config)) {
-        unsigned n = sizeof(blk->config) - offset;
-        memcpy(buf, blk->config + offset, len < n ? len : n);
-    }
-}
-
-static void blk_config_write(void *dev, uint32_t offset, const void *buf, unsigned len)
-{
-    /* Every field is read-only without CONFIG_WCE. */
-    (void)dev, (void)offset, (void)buf, (void)len;
+    virtio_config_copy(blk->config, sizeof(blk->config), offset, buf, len);
 }
 
 static void blk_reset(void *dev)
@@ -449,7 +439,7 @@ struct virtio_blk *virtio_blk_new(const struct drive_config *cfg, pthread_mutex_
         .queue_size = VIRTIO_BLK_QUEUE_SIZE,
         .config_size = VIRTIO_BLK_CONFIG_SIZE,
         .config_read = blk_config_read,
-        .config_write = blk_config_write,
+        .config_write = NULL, /* every field is read-only without CONFIG_WCE */
         .queue_notify = blk_queue_notify,
         .reset = blk_reset,
     };

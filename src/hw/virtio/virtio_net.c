@@ -109,18 +109,7 @@ static void net_queue_notify(void *dev, unsigned queue)
 static void net_config_read(void *dev, uint32_t offset, void *buf, unsigned len)
 {
     struct virtio_net *net = dev;
-    memset(buf, 0, len);
-    if (offset < sizeof(net->config)) {
-        unsigned n = sizeof(net->config) - offset;
-        memcpy(buf, net->config + offset, len < n ? len : n);
-    }
-}
-
-static void net_config_write(void *dev, uint32_t offset, const void *buf, unsigned len)
-{
-    /* The MAC is writable only with VIRTIO_NET_F_CTRL_MAC_ADDR's legacy
-     * rules, which are not offered: every field is read-only. */
-    (void)dev, (void)offset, (void)buf, (void)len;
+    virtio_config_copy(net->config, sizeof(net->config), offset, buf, len);
 }
 
 const struct virtio_device_ops virtio_net_ops = {
@@ -131,7 +120,9 @@ const struct virtio_device_ops virtio_net_ops = {
     .queue_size = VIRTIO_NET_QUEUE_SIZE,
     .config_size = VIRTIO_NET_CONFIG_SIZE,
     .config_read = net_config_read,
-    .config_write = net_config_write,
+    /* The MAC is writable only with VIRTIO_NET_F_CTRL_MAC_ADDR's legacy
+     * rules, which are not offered: every field is read-only. */
+    .config_write = NULL,
     .queue_notify = net_queue_notify,
 };
 
