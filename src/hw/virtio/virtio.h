@@ -48,19 +48,19 @@
 #define VIRTIO_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1     32
 
-#define VIRTIO_STATUS_ACKNOWLEDGE  1
-#define VIRTIO_STATUS_DRIVER       2
-#define VIRTIO_STATUS_DRIVER_OK    4
-#define VIRTIO_STATUS_FEATURES_OK  8
-#define VIRTIO_STATUS_NEEDS_RESET  64
-#define VIRTIO_STATUS_FAILED       128
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER      2
+#define VIRTIO_STATUS_DRIVER_OK   4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED      128
 
 #define VIRTIO_MAX_QUEUES 8
 
 struct virtio_dev;
 
 struct virtio_device_ops {
-    const char *name;  /* "virtio-blk", for messages */
+    const char *name; /* "virtio-blk", for messages */
     uint16_t device_id;
     uint64_t features; /* device-specific bits offered */
     unsigned nqueues;
@@ -77,12 +77,12 @@ struct virtio_device_ops {
 /* What a device sees of its transport. */
 struct virtio_dev {
     const struct virtio_device_ops *ops;
-    void *dev;                 /* the device model, passed to ops */
+    void *dev; /* the device model, passed to ops */
     const struct guest_memory *mem;
     struct virtq vq[VIRTIO_MAX_QUEUES];
-    uint64_t features;         /* negotiated (valid once FEATURES_OK) */
+    uint64_t features; /* negotiated (valid once FEATURES_OK) */
     uint8_t status;
-    uint32_t generation;       /* bumped on every reset */
+    uint32_t generation; /* bumped on every reset */
     /* Set by the transport. */
     void (*notify)(struct virtio_dev *vdev, unsigned queue);
     void (*config_changed)(struct virtio_dev *vdev);
@@ -92,8 +92,8 @@ struct virtio_dev {
 
 /* config_read for a device whose configuration space is the image
  * config[size]: bytes past its end read as 0. */
-static inline void virtio_config_copy(const uint8_t *config, size_t size, uint32_t offset, void *buf,
-                                      unsigned len)
+static inline void virtio_config_copy(const uint8_t *config, size_t size, uint32_t offset,
+                                      void *buf, unsigned len)
 {
     memset(buf, 0, len);
     if (offset < size)
