@@ -446,8 +446,9 @@ static int apply(struct vm_config *cfg, const struct opt *o, const char *val, FI
         return parse_net(cfg, val, err);
     case OPT_MAC:
         if (net_parse_mac(val, cfg->net.mac) < 0) {
-            fprintf(err, "xuni: error: invalid --mac '%s' (a unicast address like "
-                         "52:54:00:12:34:56)\n",
+            fprintf(err,
+                    "xuni: error: invalid --mac '%s' (a unicast address like "
+                    "52:54:00:12:34:56)\n",
                     val);
             return -EINVAL;
         }

@@ -58,9 +58,9 @@ static void test_cpuid(void **state)
                                1u << 25 | 1u << 26);
     /* SSE3 PCLMULQDQ SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES; no AVX, XSAVE,
      * OSXSAVE or x2APIC: nothing the emulator does not implement. */
-    assert_int_equal(r[2], 1u << 0 | 1u << 1 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 |
-                               1u << 22 | 1u << 23 | 1u << 25);
-    assert_int_equal(r[1] >> 8 & 0xff, 8);                  /* 64-byte CLFLUSH line */
+    assert_int_equal(r[2], 1u << 0 | 1u << 1 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 | 1u << 22 |
+                               1u << 23 | 1u << 25);
+    assert_int_equal(r[1] >> 8 & 0xff, 8); /* 64-byte CLFLUSH line */
 
     cpuid(cpu, 7, 0, r);
     assert_int_equal(r[0], 0);

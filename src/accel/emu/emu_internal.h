@@ -65,7 +65,7 @@ struct accel_vcpu {
     struct vm *vm;
     unsigned index;
     struct lapic *lapic;
-    bool wait_sipi; /* an AP before its SIPI, or any vCPU after INIT */
+    bool wait_sipi;       /* an AP before its SIPI, or any vCPU after INIT */
     uint64_t pvclock_msr; /* MSR_KVM_SYSTEM_TIME_NEW */
     struct x86_cpu cpu;
 };

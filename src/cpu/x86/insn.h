@@ -112,8 +112,9 @@ struct x86_op_entry {
  * Declared weak so that families still being written need not exist. */
 #define X86_FAMILIES(X)                                                                            \
     X(alu)                                                                                         \
-    X(shift) X(muldiv) X(bit) X(move) X(stack) X(branch) X(string) X(misc) X(x87) X(mmx)           \
-        X(sse_move) X(sse_int) X(sse_fp) X(sse_str) X(system) X(far) X(legacy)
+    X(shift)                                                                                       \
+    X(muldiv) X(bit) X(move) X(stack) X(branch) X(string) X(misc) X(x87) X(mmx) X(sse_move)        \
+        X(sse_int) X(sse_fp) X(sse_str) X(system) X(far) X(legacy)
 #define X86_DECLARE_FAMILY(name)                                                                   \
     extern const struct x86_op_entry x86_ops_##name[] __attribute__((weak));
 X86_FAMILIES(X86_DECLARE_FAMILY)

@@ -188,20 +188,22 @@ void x86_ssefp_mmx_transition(struct x86_cpu *cpu);
     X(addpd)                                                                                       \
     X(addss)                                                                                       \
     X(addsd)                                                                                       \
-    X(subps) X(subpd) X(subss) X(subsd) X(mulps) X(mulpd) X(mulss) X(mulsd) X(divps) X(divpd)      \
-        X(divss) X(divsd) X(minps) X(minpd) X(minss) X(minsd) X(maxps) X(maxpd) X(maxss) X(maxsd)  \
-            X(sqrtps) X(sqrtpd) X(sqrtss) X(sqrtsd) X(rcpps) X(rcpss) X(rsqrtps) X(rsqrtss)        \
-                X(andps) X(andnps) X(orps) X(xorps) X(cmpps) X(cmppd) X(cmpss) X(cmpsd) X(comiss)  \
-                    X(comisd) X(ucomiss) X(ucomisd) X(addsubps) X(addsubpd) X(haddps) X(haddpd)    \
-                        X(hsubps) X(hsubpd) X(movmskps) X(movmskpd) X(ldmxcsr) X(stmxcsr)
+    X(subps)                                                                                       \
+    X(subpd) X(subss) X(subsd) X(mulps) X(mulpd) X(mulss) X(mulsd) X(divps) X(divpd) X(divss)      \
+        X(divsd) X(minps) X(minpd) X(minss) X(minsd) X(maxps) X(maxpd) X(maxss) X(maxsd) X(sqrtps) \
+            X(sqrtpd) X(sqrtss) X(sqrtsd) X(rcpps) X(rcpss) X(rsqrtps) X(rsqrtss) X(andps)         \
+                X(andnps) X(orps) X(xorps) X(cmpps) X(cmppd) X(cmpss) X(cmpsd) X(comiss) X(comisd) \
+                    X(ucomiss) X(ucomisd) X(addsubps) X(addsubpd) X(haddps) X(haddpd) X(hsubps)    \
+                        X(hsubpd) X(movmskps) X(movmskpd) X(ldmxcsr) X(stmxcsr)
 #define SSEFP_CVT_OPS(X)                                                                           \
     X(cvtpi2ps)                                                                                    \
     X(cvtpi2pd)                                                                                    \
     X(cvtsi2ss)                                                                                    \
     X(cvtsi2sd)                                                                                    \
-    X(cvtps2pi) X(cvttps2pi) X(cvtpd2pi) X(cvttpd2pi) X(cvtss2si) X(cvttss2si) X(cvtsd2si)         \
-        X(cvttsd2si) X(cvtps2pd) X(cvtpd2ps) X(cvtss2sd) X(cvtsd2ss) X(cvtdq2ps) X(cvtps2dq)       \
-            X(cvttps2dq) X(cvtdq2pd) X(cvtpd2dq) X(cvttpd2dq)
+    X(cvtps2pi)                                                                                    \
+    X(cvttps2pi) X(cvtpd2pi) X(cvttpd2pi) X(cvtss2si) X(cvttss2si) X(cvtsd2si) X(cvttsd2si)        \
+        X(cvtps2pd) X(cvtpd2ps) X(cvtss2sd) X(cvtsd2ss) X(cvtdq2ps) X(cvtps2dq) X(cvttps2dq)       \
+            X(cvtdq2pd) X(cvtpd2dq) X(cvttpd2dq)
 #define SSEFP_SSE41_OPS(X)                                                                         \
     X(roundps)                                                                                     \
     X(roundpd)                                                                                     \
