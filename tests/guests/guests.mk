@@ -11,12 +11,13 @@ DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
 
 GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset \
 	modes paging exceptions smc tsc-cpuid softint syscall ring3 irqwindow iret legacy gates \
-	nmi-shadow virtio-rng
+	nmi-shadow virtio-rng virtio-blk
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))
 # Boot modules for the modules guest, generated so their content is known.
-GUEST_DATA := $(GUEST_BUILD)/mod1.bin $(GUEST_BUILD)/mod2.bin $(GUEST_BUILD)/linuxboot-initrd.bin
+GUEST_DATA := $(GUEST_BUILD)/mod1.bin $(GUEST_BUILD)/mod2.bin $(GUEST_BUILD)/linuxboot-initrd.bin \
+	$(GUEST_BUILD)/virtio-blk.img
 
 GUEST_CC := gcc
 # min-pagesize=0: guests read fixed low addresses (BIOS data area), which
@@ -61,6 +62,13 @@ $(GUEST_BUILD)/%.elf64: $(GUEST_BUILD)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_SRC)/gu
 
 $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/%.elf64
 	objcopy -O elf32-i386 $< $@
+
+# The virtio-blk guest's disk: 64 KiB, sector 0 starting with a known line
+# (virtio-blk.c reads it; it writes sectors 8-15 itself).
+$(GUEST_BUILD)/virtio-blk.img: $(GUEST_MK)
+	@mkdir -p $(dir $@)
+	printf 'xuni virtio-blk guest image\n' > $@
+	truncate -s 64K $@
 
 # mod1: 320 numbered 16-byte lines (5120 bytes, two pages); mod2: one line.
 # modules.c checks both.

@@ -109,6 +109,11 @@ qemu_args() {
         --smp) echo -smp; echo "$2" ;;
         --append) echo -append; echo "$2" ;;
         --initrd) echo -initrd; echo "$2" ;;
+        --drive) # a modern (virtio 1.x only) virtio-blk-pci, as xuni's
+            local serial
+            serial=$(sed -n 's/.*serial=\([^,]*\).*/\1/p' <<<"$2")
+            echo -drive; echo "if=none,id=d0,format=raw,$(sed 's/,serial=[^,]*//' <<<"$2")"
+            echo -device; echo "virtio-blk-pci,drive=d0,disable-legacy=on${serial:+,serial=$serial}" ;;
         *) echo "run-guests: no QEMU equivalent for $1" >&2; return 1 ;;
         esac
         shift 2
