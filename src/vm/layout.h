@@ -73,6 +73,14 @@
 #define LAYOUT_PORT_PIC_SLAVE  0xa0
 #define LAYOUT_PORT_DEBUG_EXIT 0xf4 /* 4 ports, QEMU isa-debug-exit compatible */
 #define LAYOUT_PORT_COM1       0x3f8
+/* ISA devices this board does not have but guests probe for: they float
+ * (reads all-ones, writes dropped), quietly, as on a PC without them. */
+#define LAYOUT_PORT_SUPERIO_A  0x2e  /* 2 ports: Super I/O configuration index/data */
+#define LAYOUT_PORT_SUPERIO_B  0x4e  /* 2 ports: the alternative Super I/O address */
+#define LAYOUT_PORT_DMA_PAGE   0x81  /* 15 ports (0x81-0x8f; 0x80 is the POST sink) */
+#define LAYOUT_PORT_COM2       0x2f8 /* 8 ports each */
+#define LAYOUT_PORT_COM3       0x3e8
+#define LAYOUT_PORT_COM4       0x2e8
 #define LAYOUT_PORT_ELCR       0x4d0  /* 2 ports: 8259 edge/level control */
 #define LAYOUT_PORT_PCI_CONFIG 0xcf8  /* 8 ports: configuration mechanism #1 */
 #define LAYOUT_PCI_IO_START    0xc000 /* where the board places I/O BARs */

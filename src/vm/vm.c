@@ -104,6 +104,29 @@ static int vm_add_pio(struct vm *vm, uint16_t port, unsigned len, const struct b
 
 static const struct bus_ops sink_ops; /* reads all-ones, writes dropped, quietly */
 
+/* The ports guests probe for ISA devices this board lacks (layout.h):
+ * Linux reads COM2-4, the Super I/O configuration ports and a DMA page
+ * register on every boot, which would otherwise be a warning each. */
+static const struct {
+    uint16_t port, len;
+    const char *name;
+} vm_absent_isa[] = {
+    {LAYOUT_PORT_SUPERIO_A, 2, "superio"},  {LAYOUT_PORT_SUPERIO_B, 2, "superio"},
+    {LAYOUT_PORT_DMA_PAGE, 15, "dma-page"}, {LAYOUT_PORT_COM2, 8, "com2"},
+    {LAYOUT_PORT_COM3, 8, "com3"},          {LAYOUT_PORT_COM4, 8, "com4"},
+};
+
+static int vm_add_absent_isa(struct vm *vm)
+{
+    for (size_t i = 0; i < sizeof(vm_absent_isa) / sizeof(vm_absent_isa[0]); i++) {
+        int r = vm_add_pio(vm, vm_absent_isa[i].port, vm_absent_isa[i].len, &sink_ops, NULL,
+                           vm_absent_isa[i].name);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int vm_create_console(struct vm *vm)
 {
     const char *s = vm->cfg->serial;
@@ -146,7 +169,7 @@ static int vm_create_devices(struct vm *vm)
         (r = vm_add_pio(vm, LAYOUT_PORT_ACPI_PM_TMR, 4, &acpi_pm_tmr_ops, vm->acpi_pm,
                         "acpi-pm-tmr")) < 0)
         return r;
-    return 0;
+    return vm_add_absent_isa(vm);
 }
 
 /* --- PCI --- */

@@ -67,6 +67,14 @@ boot_test() {
     else
         fail "$name: poweroff: xuni exited with status $status (255: had to be killed)"
     fi
+    # What a user of `make run` would see on the terminal besides the guest.
+    local said
+    said=$(grep -E 'warning|error' "$tmp/err" | head -3)
+    if [ -z "$said" ]; then
+        ok "$name: xuni printed no warnings"
+    else
+        fail "$name: xuni printed: $said"
+    fi
 }
 
 # The sanitizer build boots Linux only in run-virtio-blk.sh and
