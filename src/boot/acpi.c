@@ -17,6 +17,7 @@
 
 #include "boot/aml.h"
 #include "hw/acpi_pm.h"
+#include "util/bytes.h"
 #include "util/log.h"
 #include "vm/layout.h"
 
@@ -229,15 +230,6 @@ static uint64_t acpi_gpa(const struct acpi_writer *w, const void *p)
     return w->gpa + (uint64_t)((const uint8_t *)p - w->base);
 }
 
-static uint8_t acpi_checksum(const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    uint8_t sum = 0;
-    for (size_t i = 0; i < len; i++)
-        sum += p[i];
-    return (uint8_t)-sum;
-}
-
 /* Start a table whose fixed part (header included) is fixed_len bytes. */
 static void *acpi_begin(struct acpi_writer *w, const char *signature, uint8_t revision,
                         size_t fixed_len)
@@ -273,7 +265,7 @@ static int acpi_end(struct acpi_writer *w, void *table, uint64_t *addr)
         return -ENOSPC;
     h->length = (uint32_t)(w->used - w->table);
     h->checksum = 0;
-    h->checksum = acpi_checksum(h, h->length);
+    h->checksum = bytes_checksum8(h, h->length);
     *addr = acpi_gpa(w, h);
     return 0;
 }
@@ -508,8 +500,8 @@ static void acpi_fill_rsdp(struct acpi_rsdp *rsdp, uint64_t rsdt, uint64_t xsdt)
     rsdp->rsdt_addr = (uint32_t)rsdt;
     rsdp->length = sizeof(*rsdp);
     rsdp->xsdt_addr = xsdt;
-    rsdp->checksum = acpi_checksum(rsdp, offsetof(struct acpi_rsdp, length));
-    rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+    rsdp->checksum = bytes_checksum8(rsdp, offsetof(struct acpi_rsdp, length));
+    rsdp->ext_checksum = bytes_checksum8(rsdp, sizeof(*rsdp));
 }
 
 static int acpi_build_all(struct acpi_writer *w, uint64_t *rsdp_addr)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/bytes.h"
 #include "util/log.h"
 #include "vm/layout.h"
 
@@ -152,15 +153,6 @@ static void mp_add_entry(struct mp_writer *w, const void *entry, size_t len)
     w->config->entry_count++;
 }
 
-static uint8_t mp_checksum(const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    uint8_t sum = 0;
-    for (size_t i = 0; i < len; i++)
-        sum += p[i];
-    return (uint8_t)-sum;
-}
-
 unsigned mptable_max_cpus(uint32_t pci_slots)
 {
     size_t fixed = MP_FIXED_SIZE + mp_pci_size(pci_slots);
@@ -302,13 +294,13 @@ int mptable_build(struct guest_memory *mem, unsigned ncpus, uint32_t pci_slots)
     memcpy(mpc->oem_id, "XUNI    ", sizeof(mpc->oem_id));
     memcpy(mpc->product_id, "XUNIVM      ", sizeof(mpc->product_id));
     mpc->lapic_addr = (uint32_t)LAYOUT_LAPIC_BASE;
-    mpc->checksum = mp_checksum(mpc, mpc->length);
+    mpc->checksum = bytes_checksum8(mpc, mpc->length);
 
     memcpy(mpf->signature, "_MP_", 4);
     mpf->config_addr = (uint32_t)(LAYOUT_MP_TABLE + config_off);
     mpf->length = sizeof(*mpf) / 16;
     mpf->spec_rev = MP_SPEC_REV;
-    mpf->checksum = mp_checksum(mpf, sizeof(*mpf));
+    mpf->checksum = bytes_checksum8(mpf, sizeof(*mpf));
 
     if (guest_memory_write(mem, LAYOUT_MP_TABLE, w.buf, w.used) < 0) {
         log_error("MP table: EBDA at %#llx is not guest RAM", (unsigned long long)LAYOUT_MP_TABLE);

@@ -3,8 +3,20 @@
 #ifndef XUNI_UTIL_BYTES_H
 #define XUNI_UTIL_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* The byte that makes len bytes sum to zero: the checksum of the ACPI, MP
+ * and SMBIOS structures (with its own field zero while summing). */
+static inline uint8_t bytes_checksum8(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint8_t sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum = (uint8_t)(sum + p[i]);
+    return (uint8_t)-sum;
+}
 
 static inline uint16_t get_le16(const uint8_t *p)
 {

@@ -11,7 +11,8 @@
  *     0x00020000               Linux command line
  *   0x0009fc00 - 0x0009ffff  EBDA: MP floating pointer and MP table
  *   0x000a0000 - 0x000dffff  legacy VGA/option ROM hole (reserved, RAM-backed)
- *   0x000e0000 - 0x000fffff  BIOS area: ACPI RSDP and tables (reserved)
+ *   0x000e0000 - 0x000fffff  BIOS area (reserved): ACPI RSDP and tables from
+ *                            0xe0000, SMBIOS entry point and tables from 0xf0000
  *   0x00100000 - low_end     RAM (kernel, initrd, ...)
  *   0xc0000000 - 0xffffffff  32-bit MMIO hole:
  *     0xc0000000 - 0xdfffffff  PCI MMIO window (BARs, placed by the board)
@@ -61,6 +62,8 @@
 #define LAYOUT_MP_TABLE       LAYOUT_EBDA_START
 #define LAYOUT_ACPI_START     LAYOUT_BIOS_START
 #define LAYOUT_ACPI_END       0x000f0000ULL
+#define LAYOUT_SMBIOS_START   0x000f0000ULL /* entry point, then the structure table */
+#define LAYOUT_SMBIOS_END     0x00100000ULL
 
 /* --- port I/O --- */
 #define LAYOUT_PORT_PIC_MASTER 0x20

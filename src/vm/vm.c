@@ -12,6 +12,7 @@
 #include "backend/chardev.h"
 #include "boot/acpi.h"
 #include "boot/mptable.h"
+#include "boot/smbios.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
@@ -316,7 +317,8 @@ static int vm_load_kernel(struct vm *vm)
     uint64_t rsdp = 0;
     vm->firmware_built = true;
     int r = mptable_build(&vm->mem, vm->nvcpus, pci_host_intx_slots(vm->pci));
-    if (r < 0 || (r = acpi_build(&vm->mem, vm->nvcpus, &rsdp)) < 0) {
+    if (r < 0 || (r = acpi_build(&vm->mem, vm->nvcpus, &rsdp)) < 0 ||
+        (r = smbios_build(&vm->mem, vm->nvcpus)) < 0) {
         log_error("cannot build the firmware tables: %s", strerror(-r));
         return r;
     }

@@ -44,6 +44,8 @@ boot_test() {
 
     run_cmd "uname -r"
     check "$name: uname -r" "$release"
+    run_cmd 'echo $(cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name)'
+    check "$name: SMBIOS: the machine as /sys/class/dmi/id reports it" "xuni Virtual Machine"
     run_cmd "grep -c ^processor /proc/cpuinfo"
     check "$name: $smp CPU(s) in /proc/cpuinfo" "$smp"
 
