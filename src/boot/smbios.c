@@ -88,7 +88,7 @@ static void sm_system(struct smbios_writer *w)
     s[0x05] = sm_str(w, SMBIOS_PRODUCT);
     s[0x06] = sm_str(w, "1.0");
     /* UUID at 0x08 stays zero: "not present". */
-    s[0x18] = 0x06; /* woken by the power switch */
+    s[0x18] = 0x06;                     /* woken by the power switch */
     s[0x1a] = sm_str(w, SMBIOS_VENDOR); /* family */
     sm_end(w);
 }
