@@ -2,6 +2,7 @@
 #   make                 build/xuni (optimized, with debug info)
 #   make MODE=asan       build/asan/xuni (AddressSanitizer + UBSan)
 #   make MODE=debug      build/debug/xuni (-O0)
+#   make MODE=tsan       build/tsan/xuni (ThreadSanitizer; not part of make test)
 #   make test            unit tests and test guests, normal and sanitizer builds
 #   make run             boot the default guest (Debian's kernel, a busybox shell)
 MODE ?= release
@@ -9,6 +10,10 @@ ifeq ($(MODE),asan)
 BUILD := build/asan
 MODE_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),tsan)
+BUILD := build/tsan
+MODE_CFLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan # (fences on guest RAM)
+MODE_LDFLAGS := -fsanitize=thread
 else ifeq ($(MODE),debug)
 BUILD := build/debug
 MODE_CFLAGS := -O0
@@ -16,7 +21,7 @@ else ifeq ($(MODE),release)
 BUILD := build
 MODE_CFLAGS := -O2
 else
-$(error MODE must be release, debug or asan)
+$(error MODE must be release, debug, asan or tsan)
 endif
 
 CC ?= gcc

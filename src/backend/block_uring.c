@@ -11,6 +11,7 @@
 
 #include "backend/block_internal.h"
 #include "util/log.h"
+#include "util/tsan.h"
 
 struct uring {
     struct io_uring ring;
@@ -68,6 +69,8 @@ static void queue_step(struct block_dev *bd, struct block_req *req)
     else
         io_uring_prep_nop(sqe);
     io_uring_sqe_set_data(sqe, req);
+    if (req)
+        tsan_release(req); /* the reaper picks it up through the kernel */
     submit_all(u);
     pthread_mutex_unlock(&u->sq_lock);
 }
@@ -86,6 +89,8 @@ static void *reaper_thread(void *arg)
             return NULL;
         }
         struct block_req *req = io_uring_cqe_get_data(cqe);
+        if (req)
+            tsan_acquire(req);
         long res = cqe->res;
         io_uring_cqe_seen(&u->ring, cqe);
         if (!req)

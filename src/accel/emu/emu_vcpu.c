@@ -306,7 +306,8 @@ static bool runnable(struct accel_vcpu *v)
         return false;
     if (!c->halted)
         return true;
-    return c->nmi_pending || (c->irq_pending && (c->rflags & X86_FLAG_IF));
+    return __atomic_load_n(&c->nmi_pending, __ATOMIC_ACQUIRE) ||
+           (__atomic_load_n(&c->irq_pending, __ATOMIC_ACQUIRE) && (c->rflags & X86_FLAG_IF));
 }
 
 static void fatal(struct accel_vcpu *v, const char *why)

@@ -228,7 +228,7 @@ int kvm_vcpu_run(struct accel_vcpu *v)
     while (!vm_exit_requested(v->vm)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
-                v->run->immediate_exit = 0;
+                __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELAXED);
                 continue;
             }
             int err = errno;
@@ -246,7 +246,7 @@ void kvm_vcpu_kick(struct accel_vcpu *v)
 {
     /* immediate_exit covers a kick that lands just before KVM_RUN; the signal
      * one that lands while the vCPU is inside it. */
-    v->run->immediate_exit = 1;
+    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
     if (__atomic_load_n(&v->running, __ATOMIC_ACQUIRE))
         pthread_kill(v->thread, SIGUSR1);
 }

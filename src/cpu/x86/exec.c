@@ -788,7 +788,7 @@ void x86_invalidate_code(struct x86_cpu *cpu, uint64_t addr, uint64_t len)
 static int events(struct x86_cpu *cpu, bool *one)
 {
     if (__atomic_load_n(&cpu->stop_request, __ATOMIC_ACQUIRE)) {
-        cpu->stop_request = 0;
+        __atomic_store_n(&cpu->stop_request, 0, __ATOMIC_RELAXED);
         return X86_EXIT_STOP;
     }
     if (!cpu->sys)
@@ -798,12 +798,13 @@ static int events(struct x86_cpu *cpu, bool *one)
         *one = true;
         return -1;
     }
-    if (cpu->nmi_pending && !cpu->nmi_blocked) {
-        cpu->nmi_pending = 0;
+    if (__atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE) && !cpu->nmi_blocked) {
+        __atomic_store_n(&cpu->nmi_pending, 0, __ATOMIC_RELAXED);
         cpu->nmi_blocked = true;
         cpu->halted = false;
         x86_deliver_event(cpu, X86_EXC_NMI);
-    } else if (cpu->irq_pending && (cpu->rflags & X86_FLAG_IF)) {
+    } else if (__atomic_load_n(&cpu->irq_pending, __ATOMIC_ACQUIRE) &&
+               (cpu->rflags & X86_FLAG_IF)) {
         int vec = cpu->sys->intr_ack(cpu->sys_ctx);
         if (vec >= 0) {
             cpu->halted = false;
@@ -817,7 +818,10 @@ static enum x86_exit run_loop(struct x86_cpu *cpu)
 {
     for (;;) {
         bool one = false;
-        if (__builtin_expect(cpu->stop_request | cpu->irq_pending | cpu->nmi_pending |
+        /* Relaxed loads (plain moves on x86): events() orders what it acts on. */
+        if (__builtin_expect(__atomic_load_n(&cpu->stop_request, __ATOMIC_RELAXED) |
+                                 __atomic_load_n(&cpu->irq_pending, __ATOMIC_RELAXED) |
+                                 __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED) |
                                  cpu->int_shadow | cpu->halted,
                              0)) {
             int r = events(cpu, &one);
