@@ -11,7 +11,7 @@ DEFAULT_GUEST := $(GUEST_BUILD)/hello.elf
 
 GUEST_NAMES := hello modules ioport timer smp triplefault probe-intn poweroff reset \
 	modes paging exceptions smc tsc-cpuid softint syscall ring3 irqwindow iret legacy gates \
-	nmi-shadow virtio-rng virtio-blk
+	nmi-shadow virtio-rng virtio-blk kvmclock
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_BUILD)/%.elf)
 GUEST_LIB_SRCS := $(sort $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S))
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/lib/%,$(GUEST_BUILD)/obj/lib/%.o,$(GUEST_LIB_SRCS))

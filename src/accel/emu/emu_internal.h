@@ -81,6 +81,9 @@ void emu_pvclock_cpuid(uint32_t leaf, uint32_t out[4]);
 bool emu_pvclock_msr(uint32_t msr);
 int emu_pvclock_rdmsr(struct accel_vcpu *vcpu, uint32_t msr, uint64_t *value);
 int emu_pvclock_wrmsr(struct accel_vcpu *vcpu, uint32_t msr, uint64_t value);
+/* The guest set its TSC: rewrite the time page, whose tsc_timestamp
+ * follows the TSC (as KVM does on a TSC write). */
+void emu_pvclock_tsc_written(struct accel_vcpu *vcpu);
 
 /* Drop decoded code where devices wrote guest RAM (vCPU thread). */
 void emu_dma_drain(struct emu_state *emu);

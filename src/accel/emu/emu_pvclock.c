@@ -114,6 +114,12 @@ int emu_pvclock_rdmsr(struct accel_vcpu *v, uint32_t msr, uint64_t *value)
     return 0;
 }
 
+void emu_pvclock_tsc_written(struct accel_vcpu *v)
+{
+    if (v->pvclock_msr & 1)
+        write_time_info(v, v->pvclock_msr & ~1ull);
+}
+
 int emu_pvclock_wrmsr(struct accel_vcpu *v, uint32_t msr, uint64_t value)
 {
     if (msr == MSR_KVM_WALL_CLOCK_NEW || msr == MSR_KVM_WALL_CLOCK)

@@ -139,6 +139,11 @@ static uint64_t hook_tsc(void *ctx)
     return emu_host_ns();
 }
 
+static void hook_tsc_written(void *ctx)
+{
+    emu_pvclock_tsc_written(ctx);
+}
+
 static void hook_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
     (void)ctx;
@@ -159,6 +164,7 @@ static const struct x86_sys_ops emu_sys_ops = {
     .get_cr8 = hook_get_cr8,
     .set_cr8 = hook_set_cr8,
     .tsc = hook_tsc,
+    .tsc_written = hook_tsc_written,
 };
 
 /* --- creation and boot state --- */

@@ -182,6 +182,9 @@ struct x86_sys_ops {
     void (*set_cr8)(void *ctx, uint64_t value);
     /* The guest TSC (rdtsc), a count that follows host time. */
     uint64_t (*tsc)(void *ctx);
+    /* The guest wrote the TSC (cpu->tsc_offset is new): paravirtual clocks
+     * that scale it need a new snapshot. May be NULL. */
+    void (*tsc_written)(void *ctx);
     /* May adjust what CPUID returns (out holds the CPU's answer): the
      * hypervisor leaves of paravirtual interfaces the embedder provides.
      * May be NULL. */

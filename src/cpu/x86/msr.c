@@ -163,6 +163,8 @@ int x86_wrmsr(struct x86_cpu *cpu, uint32_t msr, uint64_t v)
     switch (msr) {
     case MSR_TSC:
         cpu->tsc_offset = v - cpu->sys->tsc(cpu->sys_ctx);
+        if (cpu->sys->tsc_written)
+            cpu->sys->tsc_written(cpu->sys_ctx);
         return 0;
     case MSR_EFER:
         return efer_write(cpu, v);
