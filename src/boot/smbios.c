@@ -196,8 +196,7 @@ static void sm_build(struct smbios_writer *w, const struct guest_memory *mem, un
     sm_memory_device(w, array, mem->ram_size);
     for (unsigned i = 0; i < mem->nregions; i++)
         sm_mapped_range(w, array, mem->regions[i].gpa, mem->regions[i].size);
-    uint8_t *boot = sm_begin(w, 32, 0x0b);
-    (void)boot; /* reserved bytes and "no errors": all zero */
+    sm_begin(w, 32, 0x0b); /* boot status: reserved bytes and "no errors", all zero */
     sm_end(w);
     sm_begin(w, 127, 4);
     sm_end(w);
